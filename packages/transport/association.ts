@@ -18,9 +18,9 @@ import type { Transport } from "./transport.ts";
 export interface TcpAssociationParams {
   /** PDU data alignment we ask of the peer: HPDA in ICReq (host) or CPDA in ICResp (controller). */
   pda: number;
-  /** Whether header digests are requested (host) or allowed (controller). */
+  /** Whether header digests are requested (host, default no) or allowed (controller, default yes). */
   headerDigests: boolean;
-  /** Whether data digests are requested (host) or allowed (controller). */
+  /** Whether data digests are requested (host, default no) or allowed (controller, default yes). */
   dataDigests: boolean;
   /** Host only: outstanding R2Ts per command the host accepts, 1-based (ICReq MAXR2T + 1). */
   maxr2t: number;
@@ -50,7 +50,11 @@ export interface AssociationParams {
   tcp: TcpAssociationParams;
 }
 
-/** Defaults: those of Linux's nvme-tcp host and nvmet-tcp target where they apply. */
+/**
+ * Defaults: those of Linux's nvme-tcp host and nvmet-tcp target where they apply. A controller
+ * association allows digests unless told otherwise (a host asks for them; Linux's target grants
+ * what the host asks).
+ */
 export const DEFAULT_ASSOCIATION_PARAMS: Readonly<AssociationParams> = Object.freeze({
   sqFlowControl: true,
   dynamicControllerModel: true,
@@ -118,7 +122,8 @@ export class Association {
    * @throws {RangeError} When a parameter is out of range (the message names it).
    */
   constructor(transport: Transport, controller: boolean, params: Partial<AssociationParams> = {}) {
-    const tcp = { ...DEFAULT_ASSOCIATION_PARAMS.tcp, ...params.tcp };
+    const roleDefaults = controller ? { headerDigests: true, dataDigests: true } : {};
+    const tcp = { ...DEFAULT_ASSOCIATION_PARAMS.tcp, ...roleDefaults, ...params.tcp };
     const merged: AssociationParams = { ...DEFAULT_ASSOCIATION_PARAMS, ...params, tcp };
     checkParams(merged);
     this.transport = transport;

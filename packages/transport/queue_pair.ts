@@ -74,6 +74,8 @@ export interface QueuePair {
    * with the {@linkcode TransportError} that ended it otherwise. It never rejects.
    */
   readonly closed: Promise<TransportError | undefined>;
+  /** True once the queue pair is closed or failed (when `closed` has settled or is about to). */
+  readonly done: boolean;
 
   /**
    * Sends a capsule: a command (host) or a response (controller). A host's command data is

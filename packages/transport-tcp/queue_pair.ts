@@ -1,0 +1,969 @@
+/**
+ * An NVMe/TCP queue pair (NVMe/TCP Transport Specification 1.0): one connection after
+ * ICReq/ICResp, in the host or the controller role.
+ *
+ * Receive: one loop per connection reads PDUs from a reusable buffer, checks each common header
+ * before anything else ({@linkcode checkPduHeader}), verifies the header digest, and
+ * dispatches. Payloads go straight into their destination: C2HData into the host's buffer,
+ * H2CData into the buffer the controller passed to `receiveControllerData`; in-capsule data is
+ * the one payload that gets its own allocation. A protocol violation sends a TermReq with the
+ * FES and FEI and ends the connection; a received TermReq ends it with a typed error.
+ *
+ * Transmit: PDU headers are written into a staging buffer, data buffers are queued by reference,
+ * and everything queued in one turn of the event loop goes out in one batched write.
+ *
+ * @module
+ */
+
+import {
+  CAPSULE_CMD_SQE,
+  CAPSULE_RESP_CQE,
+  CH_FLAGS,
+  CH_SIZE,
+  checkPduHeader,
+  type CommonHeader,
+  CQE_CID,
+  CQE_SIZE,
+  CQE_SQID,
+  CQE_STATUS,
+  crc32c,
+  crc32cRange,
+  DATA_CCCID,
+  DATA_DATAL,
+  DATA_DATAO,
+  DATA_TTAG,
+  type DataHeader,
+  Fes,
+  GenericStatus,
+  NvmeStatusError,
+  PDU_DIGEST_SIZE,
+  PduFlags,
+  PduHeaderLength,
+  type PduLimits,
+  type PduOptions,
+  PduType,
+  type R2t,
+  R2T_CCCID,
+  R2T_R2TL,
+  R2T_R2TO,
+  R2T_TTAG,
+  readCommonHeader,
+  SQE_SIZE,
+  sqeCid,
+  StatusCodeType,
+  statusOf,
+  TCP_TERM_REQ_MAX_DATA,
+  TERMREQ_FEI,
+  TERMREQ_FES,
+  writeCapsuleCmdHeader,
+  writeCapsuleResp,
+  writeCommonHeader,
+  writeDataHeader,
+  writeR2t,
+} from "@nvmf/proto";
+import {
+  type Association,
+  BaseQueuePair,
+  type Capsule,
+  type CommandCapsule,
+  commandSglLength,
+  isInCapsuleCommand,
+  prepareCommandSgl,
+  QueuePairClosedError,
+  type SendOutcome,
+  TransportError,
+  validateCommandSgl,
+} from "@nvmf/transport";
+import { type PduReader, TruncatedStreamError } from "./reader.ts";
+import type { ByteStream } from "./stream.ts";
+import { fesLabel } from "./fes.ts";
+
+/** What ICReq/ICResp settled for a connection. */
+export interface TcpNegotiated {
+  /** Header digests in force. */
+  headerDigests: boolean;
+  /** Data digests in force. */
+  dataDigests: boolean;
+  /** Alignment we ask of the peer (our HPDA or CPDA), 0's based dwords. */
+  rxpda: number;
+  /** Alignment the peer asks of us, 0's based dwords. */
+  txpda: number;
+  /** Outstanding R2Ts per command the host accepts, 1-based. */
+  maxr2t: number;
+  /** Most data in one H2CData PDU. */
+  maxh2cdata: number;
+}
+
+/** Largest data payload of one PDU we send (FreeBSD's tcp_max_transmit_data). */
+const MAX_TX_DATA = 256 * 1024;
+/** Data up to this size is copied into the staging buffer rather than queued by reference. */
+const COPY_DATA_LIMIT = 2048;
+const STAGE_SIZE = 64 * 1024;
+const TTAG_LIMIT = 0xffff;
+const DATA_TRANSFER_ERROR = statusOf(
+  StatusCodeType.GENERIC,
+  GenericStatus.DATA_TRANSFER_ERROR,
+);
+const TRANSIENT_TRANSPORT_ERROR = statusOf(
+  StatusCodeType.GENERIC,
+  GenericStatus.TRANSIENT_TRANSPORT_ERROR,
+);
+
+/** Host: a command in flight that moves data. */
+interface HostCommand {
+  capsule: CommandCapsule;
+  /** C2H bytes received so far (in order). */
+  received: number;
+  /** Next R2T offset expected. */
+  r2tNext: number;
+  /** R2Ts whose H2CData is not yet on the wire. */
+  activeR2ts: number;
+  /** A data digest failed: the command completes with DATA_TRANSFER_ERROR. */
+  digestError: boolean;
+}
+
+/** Controller: a received command. */
+class TcpCommand implements CommandCapsule {
+  readonly kind = "command" as const;
+  readonly data: undefined = undefined;
+  readonly direction: undefined = undefined;
+  readonly sqe: Uint8Array;
+  /** In-capsule data (empty when none). */
+  readonly icd: Uint8Array;
+  readonly from: TcpQueuePair;
+  /** R2Ts with a transfer tag, for MAXR2T. */
+  activeR2ts = 0;
+  /** Where the next C2H data must start. */
+  c2hNext = 0;
+
+  constructor(sqe: Uint8Array, icd: Uint8Array, from: TcpQueuePair) {
+    this.sqe = sqe;
+    this.icd = icd;
+    this.from = from;
+  }
+}
+
+/** Controller: a receiveControllerData call served by R2T. */
+interface R2tRequest {
+  command: TcpCommand;
+  cid: number;
+  ttag: number;
+  /** Offset in the command's data. */
+  offset: number;
+  into: Uint8Array;
+  received: number;
+  digestError: boolean;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+/** How a {@linkcode TcpQueuePair} starts. */
+export interface TcpQueuePairInit {
+  controller: boolean;
+  admin: boolean;
+  qid?: number;
+  qsize: number;
+  sqFlowControl: boolean;
+  sqhd?: number;
+  sqtail?: number;
+}
+
+/**
+ * One NVMe/TCP connection as a queue pair, host or controller role.
+ */
+export class TcpQueuePair extends BaseQueuePair {
+  readonly #stream: ByteStream;
+  readonly #reader: PduReader;
+  readonly #tcp: TcpNegotiated;
+  readonly #opts: PduOptions;
+  readonly #limits: PduLimits;
+  readonly #ch: CommonHeader = { pduType: 0, flags: 0, hlen: 0, pdo: 0, plen: 0 };
+  readonly #dataHeader: DataHeader = {
+    type: PduType.C2H_DATA,
+    cccid: 0,
+    ttag: 0,
+    datao: 0,
+    datal: 0,
+    last: false,
+    success: false,
+  };
+  readonly #r2t: R2t = { type: PduType.R2T, cccid: 0, ttag: 0, r2to: 0, r2tl: 0 };
+  readonly #digest = new Uint8Array(PDU_DIGEST_SIZE);
+  readonly #digestView = new DataView(this.#digest.buffer);
+
+  // Host state.
+  readonly #commands = new Map<number, HostCommand>();
+  // Controller state.
+  readonly #ttags: (R2tRequest | undefined)[] = [];
+  #nextTtag = 0;
+  #activeTtags = 0;
+  readonly #waitingR2ts: R2tRequest[] = [];
+
+  // Transmit state: two staging buffers alternate between filling and being written.
+  #stage = new Uint8Array(STAGE_SIZE);
+  #stageView = new DataView(this.#stage.buffer);
+  #spare: Uint8Array<ArrayBuffer> | undefined = new Uint8Array(STAGE_SIZE);
+  #stageStart = 0;
+  #stageUsed = 0;
+  #chunks: Uint8Array[] = [];
+  #batch: Promise<void> | undefined;
+  #batchResolve: (() => void) | undefined;
+  #batchReject: ((e: Error) => void) | undefined;
+  #afterBatch: (() => void)[] = [];
+  #writing = false;
+  #flushQueued = false;
+
+  /**
+   * Wraps an established connection.
+   *
+   * @param association The association.
+   * @param stream The connection, ICReq/ICResp done.
+   * @param reader Its reader, holding any bytes already received.
+   * @param tcp The negotiated values.
+   * @param init Role and queue identity.
+   */
+  constructor(
+    association: Association,
+    stream: ByteStream,
+    reader: PduReader,
+    tcp: TcpNegotiated,
+    init: TcpQueuePairInit,
+  ) {
+    super(association, init);
+    this.#stream = stream;
+    this.#reader = reader;
+    this.#tcp = tcp;
+    this.#opts = { hdgst: tcp.headerDigests, ddgst: tcp.dataDigests, pda: tcp.txpda };
+    this.#limits = {
+      role: init.controller ? "controller" : "host",
+      hdgst: tcp.headerDigests,
+      ddgst: tcp.dataDigests,
+      rxpda: tcp.rxpda,
+      // A controller receives in-capsule data and H2CData; a host receives C2HData of any size
+      // up to the buffer it gave, which is checked against that buffer per PDU.
+      maxDataLength: init.controller
+        ? Math.max(
+          tcp.maxh2cdata,
+          association.maxInCapsuleData(true),
+          association.maxInCapsuleData(false),
+        )
+        : 0xffffffff,
+      fei: 0,
+    };
+    this.#receiveLoop();
+  }
+
+  /** The connection's peer address. */
+  get remote(): string {
+    return this.#stream.remote;
+  }
+
+  protected _transportState(): Record<string, number | boolean> {
+    return {
+      rxpda: this.#tcp.rxpda,
+      txpda: this.#tcp.txpda,
+      headerDigests: this.#tcp.headerDigests,
+      dataDigests: this.#tcp.dataDigests,
+      maxr2t: this.#tcp.maxr2t,
+      maxh2cdata: this.#tcp.maxh2cdata,
+      maxIcd: this.maxInCapsuleData,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transmit
+
+  /** Space for `n` bytes of header in the staging buffer. */
+  #reserve(n: number): number {
+    if (this.#stage.length - this.#stageUsed < n) {
+      this.#seal();
+      this.#stage = new Uint8Array(Math.max(STAGE_SIZE, n));
+      this.#stageView = new DataView(this.#stage.buffer);
+      this.#stageStart = 0;
+      this.#stageUsed = 0;
+    }
+    return this.#stageUsed;
+  }
+
+  #seal(): void {
+    if (this.#stageUsed > this.#stageStart) {
+      this.#chunks.push(this.#stage.subarray(this.#stageStart, this.#stageUsed));
+      this.#stageStart = this.#stageUsed;
+    }
+  }
+
+  /** Queues a data payload (and its digest when data digests are on). */
+  #queueData(data: Uint8Array): void {
+    if (data.length <= COPY_DATA_LIMIT) {
+      const at = this.#reserve(data.length + PDU_DIGEST_SIZE);
+      this.#stage.set(data, at);
+      this.#stageUsed = at + data.length;
+    } else {
+      this.#seal();
+      this.#chunks.push(data);
+    }
+    if (this.#tcp.dataDigests) {
+      const at = this.#reserve(PDU_DIGEST_SIZE);
+      this.#stageView.setUint32(at, crc32c(data), true);
+      this.#stageUsed = at + PDU_DIGEST_SIZE;
+    }
+  }
+
+  /** The promise of the batch being gathered; schedules its write. */
+  #flush(): Promise<void> {
+    if (this.#batch === undefined) {
+      this.#batch = new Promise<void>((resolve, reject) => {
+        this.#batchResolve = resolve;
+        this.#batchReject = reject;
+      });
+    }
+    if (!this.#flushQueued && !this.#writing) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#write());
+    }
+    return this.#batch;
+  }
+
+  async #write(): Promise<void> {
+    this.#flushQueued = false;
+    while (this.#chunks.length > 0 || this.#stageUsed > this.#stageStart) {
+      this.#seal();
+      const chunks = this.#chunks;
+      const resolve = this.#batchResolve!;
+      const reject = this.#batchReject!;
+      const after = this.#afterBatch;
+      this.#chunks = [];
+      this.#afterBatch = [];
+      this.#batch = undefined;
+      // Gather the next batch in the other staging buffer.
+      const written = this.#stage;
+      if (this.#spare !== undefined) {
+        this.#stage = this.#spare;
+        this.#stageView = new DataView(this.#stage.buffer);
+      } else {
+        this.#stage = new Uint8Array(STAGE_SIZE);
+        this.#stageView = new DataView(this.#stage.buffer);
+      }
+      this.#spare = undefined;
+      this.#stageStart = 0;
+      this.#stageUsed = 0;
+      this.#writing = true;
+      try {
+        await this.#stream.writev(chunks);
+      } catch (e) {
+        this.#writing = false;
+        const error = new TransportError(
+          `Cannot send on the NVMe/TCP connection to ${this.#stream.remote}: ${
+            (e as Error).message
+          }`,
+          "connection",
+          { cause: e },
+        );
+        reject(error);
+        this._fail(error);
+        return;
+      }
+      this.#writing = false;
+      if (written.length === STAGE_SIZE) this.#spare = written;
+      for (const f of after) f();
+      resolve();
+    }
+  }
+
+  protected _transmit(capsule: Capsule): Promise<void> {
+    if (capsule.kind === "response") {
+      const at = this.#reserve(PduHeaderLength.CAPSULE_RESP + PDU_DIGEST_SIZE);
+      this.#stageUsed = at + writeCapsuleResp(this.#stageView, at, capsule.cqe, this.#opts);
+      return this.#flush();
+    }
+    const sqe = capsule.sqe;
+    const cid = sqeCid(sqe);
+    if (this.#commands.has(cid)) {
+      return Promise.reject(
+        new RangeError(`Cannot transmit command ${cid}: a command with that CID is in flight`),
+      );
+    }
+    const data = capsule.data;
+    const length = data?.length ?? 0;
+    const inCapsule = prepareCommandSgl(sqe, length, capsule.direction, this.maxInCapsuleData);
+    this.#commands.set(cid, {
+      capsule,
+      received: 0,
+      r2tNext: 0,
+      activeR2ts: 0,
+      digestError: false,
+    });
+    const at = this.#reserve(PduHeaderLength.CAPSULE_CMD + PDU_DIGEST_SIZE + 128);
+    this.#stageUsed = at +
+      writeCapsuleCmdHeader(this.#stageView, at, sqe, inCapsule ? length : 0, this.#opts);
+    if (inCapsule) this.#queueData(data!);
+    return this.#flush();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Controller data movement
+
+  #command(command: CommandCapsule, what: string): TcpCommand {
+    if (!this.controller) throw new TypeError(`Cannot ${what} on a host queue pair`);
+    if (!(command instanceof TcpCommand) || command.from !== this) {
+      throw new TypeError(`Cannot ${what}: the command was not received on this queue pair`);
+    }
+    if (this.done) throw this._doneError(what);
+    return command;
+  }
+
+  capsuleDataLength(command: CommandCapsule): number {
+    return commandSglLength(this.#command(command, "read the data length").sqe);
+  }
+
+  validateCommandCapsule(command: CommandCapsule): number {
+    const cmd = this.#command(command, "validate a command");
+    return validateCommandSgl(cmd.sqe, cmd.icd.length);
+  }
+
+  receiveControllerData(command: CommandCapsule, offset: number, into: Uint8Array): Promise<void> {
+    let cmd: TcpCommand;
+    try {
+      cmd = this.#command(command, "receive controller data");
+      checkRange(cmd, offset, into.length);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (into.length === 0) return Promise.resolve();
+    if (isInCapsuleCommand(cmd.sqe)) {
+      into.set(cmd.icd.subarray(offset, offset + into.length));
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const request: R2tRequest = {
+        command: cmd,
+        cid: sqeCid(cmd.sqe),
+        ttag: 0,
+        offset,
+        into,
+        received: 0,
+        digestError: false,
+        resolve,
+        reject,
+      };
+      if (
+        cmd.activeR2ts >= this.#tcp.maxr2t || this.#activeTtags >= this.qsize * this.#tcp.maxr2t
+      ) {
+        this.#waitingR2ts.push(request);
+      } else {
+        this.#sendR2t(request);
+      }
+    });
+  }
+
+  #sendR2t(request: R2tRequest): void {
+    let ttag = this.#nextTtag;
+    while (this.#ttags[ttag] !== undefined) ttag = (ttag + 1) % TTAG_LIMIT;
+    this.#nextTtag = (ttag + 1) % TTAG_LIMIT;
+    this.#ttags[ttag] = request;
+    this.#activeTtags++;
+    request.command.activeR2ts++;
+    request.ttag = ttag;
+    const r2t = this.#r2t;
+    r2t.cccid = request.cid;
+    r2t.ttag = ttag;
+    r2t.r2to = request.offset;
+    r2t.r2tl = request.into.length;
+    const at = this.#reserve(PduHeaderLength.R2T + PDU_DIGEST_SIZE);
+    this.#stageUsed = at + writeR2t(this.#stageView, at, r2t, this.#opts);
+    this.#flush().catch(() => {});
+  }
+
+  /** Releases a transfer tag and starts a waiting R2T if one may go. */
+  #finishR2t(request: R2tRequest): void {
+    this.#ttags[request.ttag] = undefined;
+    this.#activeTtags--;
+    request.command.activeR2ts--;
+    for (let i = 0; i < this.#waitingR2ts.length; i++) {
+      const next = this.#waitingR2ts[i];
+      if (next.command.activeR2ts < this.#tcp.maxr2t) {
+        this.#waitingR2ts.splice(i, 1);
+        this.#sendR2t(next);
+        break;
+      }
+    }
+    if (request.digestError) {
+      request.reject(
+        new NvmeStatusError(TRANSIENT_TRANSPORT_ERROR, {
+          cid: request.cid,
+          message: `Data digest error in H2CData for command ${request.cid}`,
+        }),
+      );
+    } else {
+      request.resolve();
+    }
+  }
+
+  sendControllerData(
+    command: CommandCapsule,
+    offset: number,
+    data: Uint8Array,
+    last: boolean,
+  ): Promise<SendOutcome> {
+    let cmd: TcpCommand;
+    try {
+      cmd = this.#command(command, "send controller data");
+      checkRange(cmd, offset, data.length);
+      if (isInCapsuleCommand(cmd.sqe)) {
+        throw new NvmeStatusError(
+          statusOf(StatusCodeType.GENERIC, GenericStatus.INVALID_FIELD_IN_COMMAND),
+          { cid: sqeCid(cmd.sqe), message: "Cannot send data to the host for an in-capsule SGL" },
+        );
+      }
+      if (offset !== cmd.c2hNext) {
+        throw new RangeError(
+          `Cannot send controller data at offset ${offset}: NVMe/TCP sends it in order, next is ${cmd.c2hNext}`,
+        );
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const cid = sqeCid(cmd.sqe);
+    const success = last && !this.sqFlowControl;
+    const h = this.#dataHeader;
+    h.type = PduType.C2H_DATA;
+    h.cccid = cid;
+    h.ttag = 0;
+    let at = 0;
+    do {
+      const n = Math.min(MAX_TX_DATA, data.length - at);
+      const final = at + n === data.length;
+      h.datao = offset + at;
+      h.datal = n;
+      h.last = last && final;
+      h.success = success && final;
+      const where = this.#reserve(PduHeaderLength.C2H_DATA + PDU_DIGEST_SIZE + 128);
+      this.#stageUsed = where + writeDataHeader(this.#stageView, where, h, this.#opts);
+      if (n > 0) this.#queueData(data.subarray(at, at + n));
+      at += n;
+    } while (at < data.length);
+    cmd.c2hNext = offset + data.length;
+    const outcome: SendOutcome = !last ? "more" : success ? "success-sent" : "sent";
+    return this.#flush().then(() => outcome);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receive
+
+  async #receiveLoop(): Promise<void> {
+    const r = this.#reader;
+    const ch = this.#ch;
+    try {
+      for (;;) {
+        if (r.available < CH_SIZE && !(await r.fill(CH_SIZE))) {
+          this._peerClosed();
+          return;
+        }
+        readCommonHeader(r.view, r.start, ch);
+        const fes = checkPduHeader(ch, this.#limits);
+        if (fes !== 0) {
+          if (ch.pduType === PduType.H2C_TERM_REQ || ch.pduType === PduType.C2H_TERM_REQ) {
+            // A malformed TermReq is not answered (NVMe/TCP 3.6.2.4).
+            this.#end(
+              new TransportError(`Received a malformed TermReq from ${this.remote}`, "termreq"),
+            );
+          } else {
+            await this.#terminate(fes, this.#limits.fei, "Received an invalid PDU header");
+          }
+          return;
+        }
+        // Header, header digest and padding: everything before the data.
+        const headerLength = ch.pdo !== 0 ? ch.pdo : ch.plen;
+        if (r.available < headerLength && !(await r.fill(headerLength))) {
+          throw new TruncatedStreamError("Connection closed in the middle of a PDU header");
+        }
+        if ((ch.flags & PduFlags.HDGSTF) !== 0) {
+          const want = r.view.getUint32(r.start + ch.hlen, true);
+          if (crc32cRange(r.buf, r.start, r.start + ch.hlen) !== want) {
+            await this.#terminate(Fes.HEADER_DIGEST_ERROR, 0, "Header digest mismatch");
+            return;
+          }
+        }
+        const dataLength = ch.pdo === 0
+          ? 0
+          : ch.plen - ch.pdo - ((ch.flags & PduFlags.DDGSTF) !== 0 ? PDU_DIGEST_SIZE : 0);
+        let ok: boolean;
+        switch (ch.pduType) {
+          case PduType.CAPSULE_RESP:
+            ok = this.#onCapsuleResp(headerLength);
+            break;
+          case PduType.C2H_DATA:
+            ok = await this.#onC2hData(headerLength, dataLength);
+            break;
+          case PduType.R2T:
+            ok = await this.#onR2t(headerLength);
+            break;
+          case PduType.CAPSULE_CMD:
+            ok = await this.#onCapsuleCmd(headerLength, dataLength);
+            break;
+          case PduType.H2C_DATA:
+            ok = await this.#onH2cData(headerLength, dataLength);
+            break;
+          default: // a TermReq; checkPduHeader let no other type through
+            this.#onTermReq();
+            return;
+        }
+        if (!ok || this.done) return;
+      }
+    } catch (e) {
+      if (this.done) return;
+      const message = e instanceof TruncatedStreamError
+        ? `${e.message} (from ${this.remote})`
+        : `Cannot receive on the NVMe/TCP connection to ${this.remote}: ${(e as Error).message}`;
+      this.#end(new TransportError(message, "connection", { cause: e }));
+    }
+  }
+
+  /** Reads and checks a data digest after `data`; true when it matches. */
+  async #checkDataDigest(data: Uint8Array): Promise<boolean> {
+    if ((this.#ch.flags & PduFlags.DDGSTF) === 0) return true;
+    await this.#reader.readInto(this.#digest);
+    return this.#digestView.getUint32(0, true) === crc32c(data);
+  }
+
+  #onCapsuleResp(headerLength: number): boolean {
+    const r = this.#reader;
+    const at = r.start + CAPSULE_RESP_CQE;
+    const cqe = r.buf.slice(at, at + CQE_SIZE);
+    r.start += headerLength;
+    const cid = r.view.getUint16(at + CQE_CID, true);
+    const cmd = this.#commands.get(cid);
+    if (cmd !== undefined) {
+      this.#commands.delete(cid);
+      if (cmd.digestError) {
+        new DataView(cqe.buffer).setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
+      }
+    }
+    this._deliver({ kind: "response", cqe });
+    return true;
+  }
+
+  async #onC2hData(headerLength: number, dataLength: number): Promise<boolean> {
+    const r = this.#reader;
+    const v = r.view;
+    const base = r.start;
+    const cid = v.getUint16(base + DATA_CCCID, true);
+    const datao = v.getUint32(base + DATA_DATAO, true);
+    const datal = v.getUint32(base + DATA_DATAL, true);
+    const cmd = this.#commands.get(cid);
+    const buffer = cmd?.capsule.direction === "controller-to-host" ? cmd.capsule.data : undefined;
+    if (buffer === undefined) {
+      return await this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        DATA_CCCID,
+        `C2HData for command ${cid}, which expects no data from the controller`,
+      );
+    }
+    if (datal !== dataLength) {
+      return await this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        DATA_DATAL,
+        "DATAL does not match PLEN",
+      );
+    }
+    if (datao + datal > buffer.length) {
+      return await this.#terminate(
+        Fes.DATA_TRANSFER_OUT_OF_RANGE,
+        0,
+        `C2HData at ${datao}+${datal} beyond the ${buffer.length}-byte buffer of command ${cid}`,
+      );
+    }
+    if (datao !== cmd!.received) {
+      return await this.#terminate(
+        Fes.PDU_SEQUENCE_ERROR,
+        0,
+        `C2HData at offset ${datao} where ${cmd!.received} was next`,
+      );
+    }
+    const flags = r.buf[base + CH_FLAGS];
+    r.start += headerLength;
+    const dest = buffer.subarray(datao, datao + datal);
+    await r.readInto(dest);
+    if (!(await this.#checkDataDigest(dest))) cmd!.digestError = true;
+    cmd!.received += datal;
+    if ((flags & PduFlags.SUCCESS) !== 0) {
+      // The controller completed the command without a CapsuleResp: make its CQE.
+      this.#commands.delete(cid);
+      const cqe = new Uint8Array(CQE_SIZE);
+      const cv = new DataView(cqe.buffer);
+      cv.setUint16(CQE_CID, cid, true);
+      cv.setUint16(CQE_SQID, this.qid ?? 0, true);
+      if (cmd!.digestError) cv.setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
+      this._deliver({ kind: "response", cqe });
+    }
+    return true;
+  }
+
+  async #onR2t(headerLength: number): Promise<boolean> {
+    const r = this.#reader;
+    const v = r.view;
+    const base = r.start;
+    const cid = v.getUint16(base + R2T_CCCID, true);
+    const ttag = v.getUint16(base + R2T_TTAG, true);
+    const r2to = v.getUint32(base + R2T_R2TO, true);
+    const r2tl = v.getUint32(base + R2T_R2TL, true);
+    const cmd = this.#commands.get(cid);
+    const data = cmd?.capsule.direction === "host-to-controller" ? cmd.capsule.data : undefined;
+    if (data === undefined || isInCapsuleCommand(cmd!.capsule.sqe)) {
+      return await this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        R2T_CCCID,
+        `R2T for command ${cid}, which has no data to fetch`,
+      );
+    }
+    if (r2to !== cmd!.r2tNext) {
+      return await this.#terminate(
+        Fes.PDU_SEQUENCE_ERROR,
+        0,
+        `R2T for offset ${r2to} where ${cmd!.r2tNext} was next`,
+      );
+    }
+    if (r2tl === 0 || r2to + r2tl > data.length) {
+      return await this.#terminate(
+        Fes.DATA_TRANSFER_OUT_OF_RANGE,
+        0,
+        `R2T for ${r2to}+${r2tl} beyond the ${data.length}-byte buffer of command ${cid}`,
+      );
+    }
+    if (cmd!.activeR2ts >= this.#tcp.maxr2t) {
+      return await this.#terminate(
+        Fes.DATA_TRANSFER_LIMIT_EXCEEDED,
+        0,
+        `More than MAXR2T ${this.#tcp.maxr2t} R2Ts outstanding for command ${cid}`,
+      );
+    }
+    r.start += headerLength;
+    cmd!.r2tNext = r2to + r2tl;
+    cmd!.activeR2ts++;
+    const h = this.#dataHeader;
+    h.type = PduType.H2C_DATA;
+    h.cccid = cid;
+    h.ttag = ttag;
+    h.success = false;
+    const chunk = Math.min(this.#tcp.maxh2cdata, MAX_TX_DATA);
+    for (let at = 0; at < r2tl; at += chunk) {
+      const n = Math.min(chunk, r2tl - at);
+      h.datao = r2to + at;
+      h.datal = n;
+      h.last = at + n === r2tl;
+      const where = this.#reserve(PduHeaderLength.H2C_DATA + PDU_DIGEST_SIZE + 128);
+      this.#stageUsed = where + writeDataHeader(this.#stageView, where, h, this.#opts);
+      this.#queueData(data.subarray(r2to + at, r2to + at + n));
+    }
+    this.#afterBatch.push(() => cmd!.activeR2ts--);
+    this.#flush().catch(() => {});
+    return true;
+  }
+
+  async #onCapsuleCmd(headerLength: number, dataLength: number): Promise<boolean> {
+    const r = this.#reader;
+    if (dataLength > this.maxInCapsuleData) {
+      return await this.#terminate(
+        Fes.DATA_TRANSFER_LIMIT_EXCEEDED,
+        0,
+        `In-capsule data of ${dataLength} bytes exceeds the ${this.maxInCapsuleData} allowed`,
+      );
+    }
+    const at = r.start + CAPSULE_CMD_SQE;
+    const sqe = r.buf.slice(at, at + SQE_SIZE);
+    r.start += headerLength;
+    const icd = new Uint8Array(dataLength);
+    if (dataLength > 0) {
+      await r.readInto(icd);
+      if (!(await this.#checkDataDigest(icd))) {
+        // NVMe/TCP 3.6.4.2: a data digest error fails the command, not the connection.
+        const cqe = new Uint8Array(CQE_SIZE);
+        const cv = new DataView(cqe.buffer);
+        cv.setUint16(CQE_CID, sqeCid(sqe), true);
+        cv.setUint16(CQE_SQID, this.qid ?? 0, true);
+        cv.setUint16(CQE_STATUS, TRANSIENT_TRANSPORT_ERROR, true);
+        this.transmit({ kind: "response", cqe }).catch(() => {});
+        return true;
+      }
+    }
+    this._deliver(new TcpCommand(sqe, icd, this));
+    return true;
+  }
+
+  async #onH2cData(headerLength: number, dataLength: number): Promise<boolean> {
+    const r = this.#reader;
+    const v = r.view;
+    const base = r.start;
+    const cid = v.getUint16(base + DATA_CCCID, true);
+    const ttag = v.getUint16(base + DATA_TTAG, true);
+    const datao = v.getUint32(base + DATA_DATAO, true);
+    const datal = v.getUint32(base + DATA_DATAL, true);
+    const flags = r.buf[base + CH_FLAGS];
+    if (datal > this.#tcp.maxh2cdata) {
+      return await this.#terminate(
+        Fes.DATA_TRANSFER_LIMIT_EXCEEDED,
+        0,
+        `H2CData of ${datal} bytes exceeds MAXH2CDATA ${this.#tcp.maxh2cdata}`,
+      );
+    }
+    const request = this.#ttags[ttag];
+    if (request === undefined) {
+      return await this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        DATA_TTAG,
+        `H2CData with unknown TTAG ${ttag}`,
+      );
+    }
+    if (request.cid !== cid) {
+      return await this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        DATA_CCCID,
+        `H2CData for command ${cid} with the TTAG of command ${request.cid}`,
+      );
+    }
+    if (datal !== dataLength) {
+      return await this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        DATA_DATAL,
+        "DATAL does not match PLEN",
+      );
+    }
+    const end = request.offset + request.into.length;
+    if (datao < request.offset || datao + datal > end) {
+      return await this.#terminate(
+        Fes.DATA_TRANSFER_OUT_OF_RANGE,
+        0,
+        `H2CData at ${datao}+${datal} outside the R2T's ${request.offset}+${request.into.length}`,
+      );
+    }
+    if (datao !== request.offset + request.received) {
+      return await this.#terminate(
+        Fes.PDU_SEQUENCE_ERROR,
+        0,
+        `H2CData at offset ${datao} where ${request.offset + request.received} was next`,
+      );
+    }
+    const completes = datao + datal === end;
+    if (completes !== ((flags & PduFlags.LAST_PDU) !== 0)) {
+      return await this.#terminate(
+        Fes.PDU_SEQUENCE_ERROR,
+        0,
+        completes
+          ? "The last H2CData of an R2T lacks LAST_PDU"
+          : "LAST_PDU before the R2T is complete",
+      );
+    }
+    r.start += headerLength;
+    const dest = request.into.subarray(datao - request.offset, datao - request.offset + datal);
+    await r.readInto(dest);
+    if (!(await this.#checkDataDigest(dest))) request.digestError = true;
+    request.received += datal;
+    if (completes) this.#finishR2t(request);
+    return true;
+  }
+
+  #onTermReq(): void {
+    const r = this.#reader;
+    const fes = r.view.getUint16(r.start + TERMREQ_FES, true);
+    const fei = r.view.getUint32(r.start + TERMREQ_FEI, true);
+    this.#end(
+      new TransportError(
+        `Received a TermReq from ${this.remote}: ${fesLabel(fes)} (fes ${fes}, fei ${fei})`,
+        "termreq",
+        { fes, fei },
+      ),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ending
+
+  /**
+   * Sends a TermReq for the PDU at the reader's start (its header, up to 152 bytes, as the
+   * error data), then ends the connection. Always returns false.
+   */
+  #terminate(fes: number, fei: number, reason: string): Promise<boolean> {
+    if (this.done) return Promise.resolve(false);
+    const r = this.#reader;
+    const ch = this.#ch;
+    // The offending header: HLEN bytes when plausible, else the common header.
+    let hlen = ch.hlen >= CH_SIZE && ch.hlen <= ch.plen ? ch.hlen : CH_SIZE;
+    hlen = Math.min(hlen, TCP_TERM_REQ_MAX_DATA, r.available);
+    const at = this.#reserve(PduHeaderLength.TERM_REQ + hlen);
+    const v = this.#stageView;
+    writeCommonHeader(v, at, {
+      pduType: this.controller ? PduType.C2H_TERM_REQ : PduType.H2C_TERM_REQ,
+      flags: 0,
+      hlen: PduHeaderLength.TERM_REQ,
+      pdo: 0,
+      plen: PduHeaderLength.TERM_REQ + hlen,
+    });
+    this.#stage.fill(0, at + CH_SIZE, at + PduHeaderLength.TERM_REQ);
+    v.setUint16(at + TERMREQ_FES, fes, true);
+    v.setUint32(at + TERMREQ_FEI, fei, true);
+    this.#stage.set(r.buf.subarray(r.start, r.start + hlen), at + PduHeaderLength.TERM_REQ);
+    this.#stageUsed = at + PduHeaderLength.TERM_REQ + hlen;
+    const error = new TransportError(
+      `${reason}: sent TermReq ${fesLabel(fes)} (fes ${fes}, fei ${fei}) to ${this.remote}`,
+      "protocol",
+      { fes, fei },
+    );
+    const sent = this.#flush();
+    this.#end(error, sent);
+    return Promise.resolve(false);
+  }
+
+  /** Ends the queue pair with `error`, closing the socket once `after` settles. */
+  #end(error: TransportError, after?: Promise<void>): void {
+    if (this.done) return;
+    this.#closeAfter = after;
+    this._fail(error);
+  }
+
+  #closeAfter: Promise<void> | undefined;
+
+  protected async _close(): Promise<void> {
+    const error = this.error ??
+      new QueuePairClosedError("Cannot move data: the queue pair is closed");
+    for (const req of this.#ttags) if (req !== undefined) req.reject(error);
+    this.#ttags.length = 0;
+    for (const req of this.#waitingR2ts.splice(0)) req.reject(error);
+    this.#commands.clear();
+    if (this.#closeAfter !== undefined) {
+      // Give the TermReq a moment to leave; never wait long on a broken peer.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#closeAfter.catch(() => {}),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, 1000)),
+      ]);
+      clearTimeout(timer);
+    } else if (this.error === undefined) {
+      // Orderly close: let queued PDUs (a last CQE) go out first.
+      if (this.#batch !== undefined) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.#batch.catch(() => {}),
+          new Promise<void>((resolve) => timer = setTimeout(resolve, 1000)),
+        ]);
+        clearTimeout(timer);
+      }
+    }
+    this.#batchReject?.(error);
+    this.#batch?.catch(() => {});
+    this.#stream.close();
+  }
+}
+
+function checkRange(cmd: TcpCommand, offset: number, length: number): void {
+  const total = commandSglLength(cmd.sqe);
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > total) {
+    throw new RangeError(
+      `Cannot move ${length} bytes at offset ${offset}: the command's SGL covers ${total}`,
+    );
+  }
+  if (isInCapsuleCommand(cmd.sqe) && offset + length > cmd.icd.length) {
+    throw new RangeError(
+      `Cannot move ${length} bytes at offset ${offset}: ${cmd.icd.length} bytes came in the capsule`,
+    );
+  }
+}

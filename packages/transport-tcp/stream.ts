@@ -1,0 +1,331 @@
+/**
+ * The small byte-stream adapter NVMe/TCP runs on: Deno's TCP sockets (`Deno.connect`,
+ * `Deno.listen`) when running on Deno, Node's `node:net` elsewhere (Bun, Node). The queue pair
+ * reads into buffers it owns — on Deno straight from the socket into the caller's data buffer —
+ * and writes batches of chunks.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+
+/** A connected byte stream. */
+export interface ByteStream {
+  /**
+   * Reads at most `into.length` bytes into `into`.
+   *
+   * @returns The number of bytes read; 0 at end of stream.
+   */
+  read(into: Uint8Array): Promise<number>;
+  /** Writes the chunks in order; settles once the system has taken them. */
+  writev(chunks: readonly Uint8Array[]): Promise<void>;
+  /** Closes the stream; pending reads end. Idempotent. */
+  close(): void;
+  /** The peer's address, e.g. `127.0.0.1:4420`. */
+  readonly remote: string;
+  /** Our address. */
+  readonly local: { hostname: string; port: number };
+}
+
+/** A listening socket. */
+export interface ByteListener {
+  /** The next connection; rejects once closed. */
+  accept(): Promise<ByteStream>;
+  /** Stops listening. */
+  close(): void;
+  /** The bound address (the port is the real one when 0 was asked for). */
+  readonly local: { hostname: string; port: number };
+}
+
+// Writes above this size go out alone rather than being copied into a batch.
+const COALESCE_LIMIT = 256 * 1024;
+
+// deno-lint-ignore no-explicit-any
+const deno: any = (globalThis as any).Deno;
+const onDeno = typeof deno?.connect === "function" && typeof deno?.listen === "function";
+
+/**
+ * Opens a TCP connection with Nagle's algorithm off.
+ *
+ * @param hostname Host name or IP address.
+ * @param port TCP port.
+ * @returns The connected stream.
+ * @example Usage
+ * ```ts ignore
+ * import { dial } from "@nvmf/transport-tcp";
+ * const s = await dial("127.0.0.1", 4420);
+ * s.close();
+ * ```
+ */
+export async function dial(hostname: string, port: number): Promise<ByteStream> {
+  if (onDeno) {
+    const conn = await deno.connect({ hostname, port, transport: "tcp" });
+    conn.setNoDelay(true);
+    return new DenoStream(conn);
+  }
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: hostname, port });
+    const fail = (e: Error) => reject(e);
+    s.once("error", fail);
+    s.once("connect", () => {
+      s.off("error", fail);
+      resolve(s);
+    });
+  });
+  socket.setNoDelay(true);
+  return new NodeStream(socket);
+}
+
+/**
+ * Listens for TCP connections.
+ *
+ * @param hostname Address to bind.
+ * @param port Port to bind; 0 lets the system choose.
+ * @returns The listener.
+ * @example Usage
+ * ```ts
+ * import { dial, listen } from "@nvmf/transport-tcp";
+ * import assert from "node:assert/strict";
+ * const l = await listen("127.0.0.1", 0);
+ * const [a, b] = await Promise.all([l.accept(), dial("127.0.0.1", l.local.port)]);
+ * await b.writev([new Uint8Array([1, 2, 3])]);
+ * const got = new Uint8Array(3);
+ * let n = 0;
+ * while (n < 3) n += await a.read(got.subarray(n));
+ * assert.deepEqual([...got], [1, 2, 3]);
+ * a.close();
+ * b.close();
+ * l.close();
+ * ```
+ */
+export async function listen(hostname: string, port: number): Promise<ByteListener> {
+  if (onDeno) {
+    const l = deno.listen({ hostname, port, transport: "tcp" });
+    return new DenoListener(l);
+  }
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return new NodeListener(server);
+}
+
+class DenoStream implements ByteStream {
+  // deno-lint-ignore no-explicit-any
+  readonly #conn: any;
+  #closed = false;
+  #batch: Uint8Array | undefined;
+  readonly remote: string;
+  readonly local: { hostname: string; port: number };
+
+  // deno-lint-ignore no-explicit-any
+  constructor(conn: any) {
+    this.#conn = conn;
+    this.remote = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    this.local = { hostname: conn.localAddr.hostname, port: conn.localAddr.port };
+  }
+
+  async read(into: Uint8Array): Promise<number> {
+    if (this.#closed) return 0;
+    try {
+      return (await this.#conn.read(into)) ?? 0;
+    } catch (e) {
+      if (this.#closed) return 0;
+      throw e;
+    }
+  }
+
+  async writev(chunks: readonly Uint8Array[]): Promise<void> {
+    if (chunks.length === 1) return await this.#write(chunks[0]);
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    if (total > COALESCE_LIMIT) {
+      for (const c of chunks) await this.#write(c);
+      return;
+    }
+    // One system call for the batch: copy into a reused buffer.
+    if (this.#batch === undefined || this.#batch.length < total) {
+      this.#batch = new Uint8Array(Math.max(total, 64 * 1024));
+    }
+    const batch = this.#batch;
+    let at = 0;
+    for (const c of chunks) {
+      batch.set(c, at);
+      at += c.length;
+    }
+    await this.#write(batch.subarray(0, total));
+  }
+
+  async #write(data: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < data.length) at += await this.#conn.write(data.subarray(at));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the peer
+    }
+  }
+}
+
+class DenoListener implements ByteListener {
+  // deno-lint-ignore no-explicit-any
+  readonly #listener: any;
+  readonly local: { hostname: string; port: number };
+
+  // deno-lint-ignore no-explicit-any
+  constructor(listener: any) {
+    this.#listener = listener;
+    this.local = { hostname: listener.addr.hostname, port: listener.addr.port };
+  }
+
+  async accept(): Promise<ByteStream> {
+    const conn = await this.#listener.accept();
+    conn.setNoDelay(true);
+    return new DenoStream(conn);
+  }
+
+  close(): void {
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+const HIGH_WATER = 1 << 20;
+
+class NodeStream implements ByteStream {
+  readonly #socket: net.Socket;
+  readonly #chunks: Uint8Array[] = [];
+  #head = 0; // bytes of #chunks[0] already consumed
+  #buffered = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+  #paused = false;
+  readonly remote: string;
+  readonly local: { hostname: string; port: number };
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.local = { hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 };
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered > HIGH_WATER && !this.#paused) {
+        this.#paused = true;
+        socket.pause();
+      }
+      this.#signal();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#signal();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#signal();
+    });
+    socket.on("error", (e: Error) => {
+      this.#error ??= e;
+      this.#signal();
+    });
+    socket.resume();
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async read(into: Uint8Array): Promise<number> {
+    while (this.#buffered === 0) {
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return 0;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    let n = 0;
+    while (n < into.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0];
+      const take = Math.min(into.length - n, chunk.length - this.#head);
+      into.set(chunk.subarray(this.#head, this.#head + take), n);
+      n += take;
+      this.#head += take;
+      if (this.#head === chunk.length) {
+        this.#chunks.shift();
+        this.#head = 0;
+      }
+    }
+    this.#buffered -= n;
+    if (this.#paused && this.#buffered < HIGH_WATER / 2) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    return n;
+  }
+
+  writev(chunks: readonly Uint8Array[]): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      const socket = this.#socket;
+      socket.cork();
+      for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]);
+      socket.write(chunks[chunks.length - 1], (e) => e ? reject(e) : resolve());
+      socket.uncork();
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+    this.#ended = true;
+    this.#signal();
+  }
+}
+
+class NodeListener implements ByteListener {
+  readonly #server: net.Server;
+  readonly #pending: net.Socket[] = [];
+  #waiters: { resolve(s: ByteStream): void; reject(e: Error): void }[] = [];
+  #closed = false;
+  readonly local: { hostname: string; port: number };
+
+  constructor(server: net.Server) {
+    this.#server = server;
+    const addr = server.address() as net.AddressInfo;
+    this.local = { hostname: addr.address, port: addr.port };
+    server.on("connection", (socket: net.Socket) => {
+      socket.setNoDelay(true);
+      const w = this.#waiters.shift();
+      if (w) w.resolve(new NodeStream(socket));
+      else this.#pending.push(socket);
+    });
+  }
+
+  accept(): Promise<ByteStream> {
+    const s = this.#pending.shift();
+    if (s !== undefined) return Promise.resolve(new NodeStream(s));
+    if (this.#closed) return Promise.reject(new Error("Cannot accept: the listener is closed"));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    for (const s of this.#pending.splice(0)) s.destroy();
+    const e = new Error("Cannot accept: the listener is closed");
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+  }
+}
