@@ -745,7 +745,9 @@ export class TcpQueuePair extends BaseQueuePair {
     h.cccid = cid;
     h.ttag = ttag;
     h.success = false;
-    const chunk = Math.min(this.#tcp.maxh2cdata, MAX_TX_DATA);
+    // One H2CData PDU per MAXH2CDATA, as Linux's host sends them: Linux 6.1's target checks a
+    // data digest against the whole R2T's data, so smaller PDUs fail there with digests on.
+    const chunk = this.#tcp.maxh2cdata;
     for (let at = 0; at < r2tl; at += chunk) {
       const n = Math.min(chunk, r2tl - at);
       h.datao = r2to + at;
