@@ -157,14 +157,21 @@ interface R2tRequest {
   reject(e: Error): void;
 }
 
-/** How a {@linkcode TcpQueuePair} starts. */
+/** How a {@linkcode TcpQueuePair} starts (see `BaseQueuePairInit` in `@nvmf/transport`). */
 export interface TcpQueuePairInit {
+  /** Controller side? */
   controller: boolean;
+  /** Admin queue? (A controller learns it at Connect.) */
   admin: boolean;
+  /** Queue ID, when known. */
   qid?: number;
+  /** Queue size in entries; 0 on a controller until Connect. */
   qsize: number;
+  /** Whether SQ flow control is in force. */
   sqFlowControl: boolean;
+  /** Starting SQ head, when continuing a handed-off queue pair. */
   sqhd?: number;
+  /** Starting SQ tail, when continuing a handed-off queue pair. */
   sqtail?: number;
 }
 
@@ -258,6 +265,7 @@ export class TcpQueuePair extends BaseQueuePair {
     return this.#stream.remote;
   }
 
+  /** The negotiated NVMe/TCP values, named as FreeBSD's qpair handoff list names them. */
   protected _transportState(): Record<string, number | boolean> {
     return {
       rxpda: this.#tcp.rxpda,
@@ -370,6 +378,7 @@ export class TcpQueuePair extends BaseQueuePair {
     }
   }
 
+  /** Queues a capsule's PDU (and in-capsule data) for the next batched write. */
   protected _transmit(capsule: Capsule): Promise<void> {
     if (capsule.kind === "response") {
       const at = this.#reserve(PduHeaderLength.CAPSULE_RESP + PDU_DIGEST_SIZE);
@@ -412,15 +421,22 @@ export class TcpQueuePair extends BaseQueuePair {
     return command;
   }
 
+  /** Controller: the command's SGL length. See `QueuePair.capsuleDataLength`. */
   capsuleDataLength(command: CommandCapsule): number {
     return commandSglLength(this.#command(command, "read the data length").sqe);
   }
 
+  /** Controller: checks the SGL against the in-capsule data received. */
   validateCommandCapsule(command: CommandCapsule): number {
     const cmd = this.#command(command, "validate a command");
     return validateCommandSgl(cmd.sqe, cmd.icd.length);
   }
 
+  /**
+   * Controller: copies in-capsule data, or sends an R2T and receives the host's H2CData straight
+   * into `into`. At most MAXR2T R2Ts per command are outstanding; more calls wait their turn.
+   * Rejects with `NvmeStatusError` (TRANSIENT_TRANSPORT_ERROR) on a data digest error.
+   */
   receiveControllerData(command: CommandCapsule, offset: number, into: Uint8Array): Promise<void> {
     let cmd: TcpCommand;
     try {
@@ -499,6 +515,11 @@ export class TcpQueuePair extends BaseQueuePair {
     }
   }
 
+  /**
+   * Controller: sends `data` as C2HData PDUs (at most 256 KiB each) at `offset`, in order;
+   * with `last` and SQ flow control disabled the final PDU carries SUCCESS. Settles once the
+   * data has been written, so the caller may reuse `data` then.
+   */
   sendControllerData(
     command: CommandCapsule,
     offset: number,
@@ -924,6 +945,7 @@ export class TcpQueuePair extends BaseQueuePair {
 
   #closeAfter: Promise<void> | undefined;
 
+  /** Fails pending transfers, lets a TermReq or the last CQE leave, closes the socket. */
   protected async _close(): Promise<void> {
     const error = this.error ??
       new QueuePairClosedError("Cannot move data: the queue pair is closed");

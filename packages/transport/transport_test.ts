@@ -8,7 +8,7 @@ test("getTransport() names the registered transports when it finds none", () => 
     () => getTransport("nope"),
     /Cannot find transport "nope": registered are .*reg-test \(202\)/,
   );
-  assert.throws(() => getTransport(3), /trtype 3 \(TCP\)/);
+  assert.throws(() => getTransport(1), /trtype 1 \(RDMA\)/);
 });
 
 test("registerTransport() replaces a transport of the same TRTYPE", () => {
