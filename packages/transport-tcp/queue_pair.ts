@@ -70,6 +70,7 @@ import {
   isInCapsuleCommand,
   prepareCommandSgl,
   QueuePairClosedError,
+  type QueuePairState,
   type SendOutcome,
   TransportError,
   validateCommandSgl,
@@ -173,6 +174,25 @@ export interface TcpQueuePairInit {
   sqhd?: number;
   /** Starting SQ tail, when continuing a handed-off queue pair. */
   sqtail?: number;
+  /**
+   * When continuing a handed-off connection: the previous owner's receive loop, which must end
+   * before this one starts reading (see {@linkcode TcpQueuePair.detach}).
+   */
+  after?: Promise<void>;
+}
+
+/** What {@linkcode TcpQueuePair.detach} hands to the next owner of a connection. */
+export interface TcpDetached {
+  /** The open connection. */
+  stream: ByteStream;
+  /** Its reader, with any bytes already received. */
+  reader: PduReader;
+  /** What ICReq/ICResp negotiated. */
+  negotiated: TcpNegotiated;
+  /** The queue state (qid, qsize, sqhd, sqtail, SQ flow control) to continue from. */
+  state: QueuePairState;
+  /** Settles when the old owner has stopped reading; pass it as `after` to the new owner. */
+  released: Promise<void>;
 }
 
 /**
@@ -257,7 +277,43 @@ export class TcpQueuePair extends BaseQueuePair {
         : 0xffffffff,
       fei: 0,
     };
-    this.#receiveLoop();
+    this.#loop = (init.after ?? Promise.resolve()).then(() => this.#receiveLoop());
+  }
+
+  readonly #loop: Promise<void>;
+  #detaching = false;
+
+  /**
+   * Stops using the connection so that another owner can continue it, as FreeBSD's libnvmf
+   * hands a queue pair to the kernel: nothing may be in flight (host: no command awaiting its
+   * response; controller: no data transfer), queued PDUs are written first, and this queue
+   * pair is then done (its `closed` settles with undefined) without closing the socket. Bytes
+   * already received stay in the returned reader; a read still pending lands there too, and the
+   * new owner starts reading once `released` settles.
+   *
+   * @returns The connection, its reader and the state to continue from.
+   * @throws {Error} When commands or transfers are still in flight, or the queue pair is done.
+   */
+  async detach(): Promise<TcpDetached> {
+    if (this.done) throw this._doneError("detach");
+    if (this.#commands.size > 0 || this.#activeTtags > 0 || this.#waitingR2ts.length > 0) {
+      throw new Error(
+        `Cannot detach the queue pair: ${
+          this.#commands.size + this.#activeTtags + this.#waitingR2ts.length
+        } transfers are in flight`,
+      );
+    }
+    if (this.#batch !== undefined) await this.#batch;
+    const state = this.state();
+    this.#detaching = true;
+    this._handedOff();
+    return {
+      stream: this.#stream,
+      reader: this.#reader,
+      negotiated: { ...this.#tcp },
+      state,
+      released: this.#loop.catch(() => {}),
+    };
   }
 
   /** The connection's peer address. */
@@ -577,9 +633,10 @@ export class TcpQueuePair extends BaseQueuePair {
     try {
       for (;;) {
         if (r.available < CH_SIZE && !(await r.fill(CH_SIZE))) {
-          this._peerClosed();
+          if (!this.#detaching) this._peerClosed();
           return;
         }
+        if (this.#detaching) return; // what arrived is the next owner's
         readCommonHeader(r.view, r.start, ch);
         const fes = checkPduHeader(ch, this.#limits);
         if (fes !== 0) {

@@ -217,3 +217,68 @@ test("closing the TCP controller end is seen by the host as an orderly close", a
   assert.equal(await s.host.closed, undefined);
   await s.listener.close();
 });
+
+test("detach() hands both ends of a live connection to new owners that carry on", async () => {
+  const s = await connectPair({ qsize: 8 });
+  const disk = new Uint8Array(1 << 16);
+  const first = serveDisk(s.ctrl, disk);
+  const data = pattern(4096, 42);
+  await runCommand(s.host, NvmOpcode.WRITE, 1, 0, data);
+  await runCommand(s.host, NvmOpcode.FLUSH, 2);
+
+  const { TcpQueuePair } = await import("./mod.ts");
+  const hostOld = s.host as InstanceType<typeof TcpQueuePair>;
+  const ctrlOld = s.ctrl as InstanceType<typeof TcpQueuePair>;
+  const h = await hostOld.detach();
+  const c = await ctrlOld.detach();
+  assert.equal(await hostOld.closed, undefined);
+  assert.equal(await first, 2);
+  assert.deepEqual([h.state.sqhd, h.state.sqtail, c.state.sqhd], [2, 2, 2]);
+  await assert.rejects(
+    hostOld.transmit({
+      kind: "command",
+      sqe: new Uint8Array(64),
+      data: undefined,
+      direction: undefined,
+    }),
+  );
+
+  const host = new TcpQueuePair(hostOld.association, h.stream, h.reader, h.negotiated, {
+    controller: false,
+    admin: false,
+    qid: h.state.qid,
+    qsize: h.state.qsize,
+    sqFlowControl: h.state.sqFlowControl,
+    sqhd: h.state.sqhd,
+    sqtail: h.state.sqtail,
+    after: h.released,
+  });
+  const ctrl = new TcpQueuePair(ctrlOld.association, c.stream, c.reader, c.negotiated, {
+    controller: true,
+    admin: false,
+    qid: c.state.qid,
+    qsize: c.state.qsize,
+    sqFlowControl: c.state.sqFlowControl,
+    sqhd: c.state.sqhd,
+    after: c.released,
+  });
+  const second = serveDisk(ctrl, disk);
+  const back = new Uint8Array(4096);
+  const cqe = await runCommand(host, NvmOpcode.READ, 3, 0, back);
+  assert.deepEqual(back, data);
+  assert.equal(new DataView(cqe.buffer).getUint16(8, true), 3); // SQHD carried on from 2
+  await host.close();
+  assert.equal(await ctrl.closed, undefined);
+  assert.equal(await second, 1);
+  await s.listener.close();
+});
+
+test("detach() refuses while a command is in flight", async () => {
+  const s = await connectPair({});
+  const { TcpQueuePair } = await import("./mod.ts");
+  const { commandCapsule } = await import("@nvmf/transport");
+  const { encodeSqe } = await import("@nvmf/proto");
+  await s.host.transmit(commandCapsule(encodeSqe({ opcode: NvmOpcode.FLUSH, cid: 1 })));
+  await assert.rejects((s.host as InstanceType<typeof TcpQueuePair>).detach(), /in flight/);
+  await teardown(s);
+});

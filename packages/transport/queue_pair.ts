@@ -393,6 +393,19 @@ export abstract class BaseQueuePair implements QueuePair {
     this._close().catch(() => {});
   }
 
+  /**
+   * Transport hook: the queue pair was handed to a new owner (see `@nvmf/handoff`). It is done
+   * here — `closed` settles with undefined and waiting receivers reject — but the connection
+   * stays open for the new owner: `_close` is not called.
+   */
+  protected _handedOff(): void {
+    if (this.#done) return;
+    this.#finish(
+      undefined,
+      new QueuePairClosedError("Cannot receive: the queue pair was handed to another owner"),
+    );
+  }
+
   /** Transport: sends a capsule whose accounting is done. */
   protected abstract _transmit(capsule: Capsule): Promise<void>;
   /** Transport: releases the connection. Called once, after the queue pair is marked done. */
