@@ -12,14 +12,13 @@ import {
   SGL_IDENTIFIER,
   SQE_DPTR,
   sqeCid,
-  sqeOpcode,
-  StatusCodeType,
-  statusOf,
+  type sqeOpcode,
+  type StatusCodeType,
+  type statusOf,
 } from "@nvmf/proto";
 import {
   Association,
   type AssociationParams,
-  type Capsule,
   type CommandCapsule,
   commandCapsule,
   getTransport,
@@ -30,10 +29,10 @@ import {
   SGL_ID_TRANSPORT,
   TransportError,
 } from "@nvmf/transport";
+import { runCommand, serveDisk } from "@nvmf/transport/testing";
 import { loopback, type LoopbackHooks, LoopbackTransport } from "./mod.ts";
 
-// A tiny controller and host, written here and not in the real packages: the controller keeps
-// one 1 MiB "disk" and serves READ and WRITE by byte offset (CDW10) and length (the SGL).
+// The tiny disk controller and host of @nvmf/transport/testing drive the loopback transport.
 
 const DISK = 1 << 20;
 
@@ -87,88 +86,6 @@ async function shutdown(p: Pair): Promise<void> {
   await p.listener.close();
 }
 
-/** Serves commands until the queue pair ends; returns how many it served. */
-async function serve(
-  ctrl: QueuePair,
-  disk: Uint8Array,
-  options: { pieces?: number; chunks?: number } = {},
-): Promise<number> {
-  let served = 0;
-  for (;;) {
-    let capsule: Capsule;
-    try {
-      capsule = await ctrl.receive();
-    } catch {
-      return served;
-    }
-    assert.equal(capsule.kind, "command");
-    const cmd = capsule as CommandCapsule;
-    const cid = sqeCid(cmd.sqe);
-    const offset = new DataView(cmd.sqe.buffer, cmd.sqe.byteOffset).getUint32(40, true);
-    const valid = ctrl.validateCommandCapsule(cmd);
-    let status = statusOf(StatusCodeType.GENERIC, valid);
-    const length = ctrl.capsuleDataLength(cmd);
-    if (valid === GenericStatus.SUCCESS) {
-      if (sqeOpcode(cmd.sqe) === NvmOpcode.WRITE) {
-        // Several calls, each for a part of the data, as a controller may do.
-        const chunks = options.chunks ?? 1;
-        const step = Math.ceil(length / chunks);
-        for (let at = 0; at < length; at += step) {
-          const n = Math.min(step, length - at);
-          await ctrl.receiveControllerData(cmd, at, disk.subarray(offset + at, offset + at + n));
-        }
-      } else if (sqeOpcode(cmd.sqe) === NvmOpcode.READ) {
-        const pieces = options.pieces ?? 1;
-        const step = Math.ceil(length / pieces);
-        let outcome = "more";
-        for (let at = 0; at < length; at += step) {
-          const n = Math.min(step, length - at);
-          outcome = await ctrl.sendControllerData(
-            cmd,
-            at,
-            disk.subarray(offset + at, offset + at + n),
-            at + n === length,
-          );
-          assert.equal(
-            outcome,
-            at + n === length ? (ctrl.sqFlowControl ? "sent" : "success-sent") : "more",
-          );
-        }
-        if (outcome === "success-sent") {
-          served++;
-          continue;
-        }
-      } else if (sqeOpcode(cmd.sqe) !== NvmOpcode.FLUSH) {
-        status = statusOf(StatusCodeType.GENERIC, GenericStatus.INVALID_COMMAND_OPCODE);
-      }
-    }
-    await ctrl.transmit(responseCapsule(encodeCqe({ cid, sqid: ctrl.qid ?? 0, status })));
-    served++;
-  }
-}
-
-/** Host side: one command, waiting for its response. */
-async function command(
-  host: QueuePair,
-  opcode: number,
-  cid: number,
-  offset = 0,
-  data?: Uint8Array,
-): Promise<Uint8Array> {
-  const direction = data === undefined
-    ? undefined
-    : opcode === NvmOpcode.WRITE
-    ? "host-to-controller" as const
-    : "controller-to-host" as const;
-  const sqe = encodeSqe({ opcode, cid, cdw10: offset });
-  await host.transmit(commandCapsule(sqe, data, direction));
-  const rsp = await host.receive();
-  assert.equal(rsp.kind, "response");
-  if (rsp.kind !== "response") throw new Error("unreachable");
-  assert.equal(cqeCid(rsp.cqe), cid);
-  return rsp.cqe;
-}
-
 function pattern(length: number, seed: number): Uint8Array {
   const b = new Uint8Array(length);
   for (let i = 0; i < length; i++) b[i] = (i * 31 + seed) & 0xff;
@@ -185,8 +102,8 @@ test("loopback carries a command without data on the admin queue", async () => {
   const p = await pair({ admin: true });
   assert.equal(p.host.admin, true);
   assert.equal(p.ctrl.admin, true);
-  const server = serve(p.ctrl, new Uint8Array(DISK));
-  const cqe = await command(p.host, NvmOpcode.FLUSH, 1);
+  const server = serveDisk(p.ctrl, new Uint8Array(DISK));
+  const cqe = await runCommand(p.host, NvmOpcode.FLUSH, 1);
   assert.equal(cqeStatus(cqe) >> 1, 0);
   await shutdown(p);
   assert.equal(await server, 1);
@@ -202,12 +119,12 @@ test("loopback writes in-capsule data and reads it back on an I/O queue", async 
       seen.push(e.capsule.sqe[SQE_DPTR + SGL_IDENTIFIER]);
     }
   };
-  const server = serve(p.ctrl, disk);
+  const server = serveDisk(p.ctrl, disk);
   const data = pattern(4096, 1);
-  await command(p.host, NvmOpcode.WRITE, 1, 512, data);
+  await runCommand(p.host, NvmOpcode.WRITE, 1, 512, data);
   assert.deepEqual(disk.subarray(512, 512 + 4096), data);
   const back = new Uint8Array(4096);
-  await command(p.host, NvmOpcode.READ, 2, 512, back);
+  await runCommand(p.host, NvmOpcode.READ, 2, 512, back);
   assert.deepEqual(back, data);
   // The write went in the capsule, the read asked for transport data.
   assert.deepEqual(seen, [0x01, SGL_ID_TRANSPORT]);
@@ -218,10 +135,10 @@ test("loopback writes in-capsule data and reads it back on an I/O queue", async 
 test("loopback fetches data larger than in-capsule in several receiveControllerData calls", async () => {
   const p = await pair({ ioccsz: (64 + 4096) / 16, ctrl: { tcp: { maxh2cdata: 4096 } as never } });
   const disk = new Uint8Array(DISK);
-  const server = serve(p.ctrl, disk, { chunks: 3 });
+  const server = serveDisk(p.ctrl, disk, { chunks: 3 });
   for (const size of [1, 4097, 65536, 300_001]) {
     const data = pattern(size, size);
-    await command(p.host, NvmOpcode.WRITE, 10, 1000, data);
+    await runCommand(p.host, NvmOpcode.WRITE, 10, 1000, data);
     assert.deepEqual(disk.subarray(1000, 1000 + size), data, `size ${size}`);
   }
   await shutdown(p);
@@ -231,9 +148,9 @@ test("loopback fetches data larger than in-capsule in several receiveControllerD
 test("loopback delivers controller data sent in several pieces", async () => {
   const p = await pair();
   const disk = pattern(DISK, 9);
-  const server = serve(p.ctrl, disk, { pieces: 5 });
+  const server = serveDisk(p.ctrl, disk, { pieces: 5 });
   const back = new Uint8Array(131072);
-  await command(p.host, NvmOpcode.READ, 3, 4096, back);
+  await runCommand(p.host, NvmOpcode.READ, 3, 4096, back);
   assert.deepEqual(back, disk.subarray(4096, 4096 + 131072));
   await shutdown(p);
   await server;
@@ -244,9 +161,9 @@ test("loopback completes a read with the implicit success CQE when SQ flow contr
   assert.equal(p.host.sqFlowControl, false);
   assert.equal(p.ctrl.sqFlowControl, false);
   const disk = pattern(DISK, 3);
-  const server = serve(p.ctrl, disk, { pieces: 2 });
+  const server = serveDisk(p.ctrl, disk, { pieces: 2 });
   const back = new Uint8Array(8192);
-  const cqe = await command(p.host, NvmOpcode.READ, 77, 0, back);
+  const cqe = await runCommand(p.host, NvmOpcode.READ, 77, 0, back);
   assert.equal(decodeStatus(cqeStatus(cqe)).sc, 0);
   assert.equal(cqeSqhd(cqe), 0);
   assert.deepEqual(back, disk.subarray(0, 8192));
@@ -256,9 +173,9 @@ test("loopback completes a read with the implicit success CQE when SQ flow contr
 
 test("loopback keeps SQ head and tail as FreeBSD's libnvmf does", async () => {
   const p = await pair({ qsize: 4 });
-  const server = serve(p.ctrl, new Uint8Array(DISK));
+  const server = serveDisk(p.ctrl, new Uint8Array(DISK));
   for (let i = 1; i <= 6; i++) {
-    const cqe = await command(p.host, NvmOpcode.FLUSH, i);
+    const cqe = await runCommand(p.host, NvmOpcode.FLUSH, i);
     assert.equal(cqeSqhd(cqe), i % 4);
   }
   assert.equal(p.host.sqtail, 6 % 4);
@@ -325,8 +242,8 @@ test("controller data methods refuse ranges beyond the command's SGL", async () 
 
 test("a dropped connection fails both ends and every pending operation", async () => {
   const p = await pair({ hooks: { dropAtCapsule: 3 } });
-  const server = serve(p.ctrl, new Uint8Array(DISK));
-  await command(p.host, NvmOpcode.FLUSH, 1); // capsules 1 and 2
+  const server = serveDisk(p.ctrl, new Uint8Array(DISK));
+  await runCommand(p.host, NvmOpcode.FLUSH, 1); // capsules 1 and 2
   await p.host.transmit(commandCapsule(encodeSqe({ opcode: NvmOpcode.FLUSH, cid: 2 }))); // 3: lost
   await assert.rejects(
     p.host.receive(),
@@ -442,7 +359,7 @@ test("many commands at queue depth 16 over two I/O queues", async () => {
     );
     const ctrl = await listener.accept();
     ctrl.setConnected({ qid, qsize: 32, sqFlowControl: true });
-    servers.push(serve(ctrl, disk));
+    servers.push(serveDisk(ctrl, disk));
   }
   let completed = 0;
   const worker = async (host: QueuePair, base: number) => {
@@ -477,4 +394,25 @@ test("many commands at queue depth 16 over two I/O queues", async () => {
   for (const h of hosts) await h.close();
   await listener.close();
   assert.deepEqual(await Promise.all(servers), [200, 200]);
+});
+
+test("sendControllerData() reports more, sent and success-sent as the kernel does", async () => {
+  for (const sqFlowControl of [true, false]) {
+    const p = await pair({ host: { sqFlowControl } });
+    const into = new Uint8Array(1024);
+    await p.host.transmit(
+      commandCapsule(encodeSqe({ opcode: NvmOpcode.READ, cid: 1 }), into, "controller-to-host"),
+    );
+    const cmd = await p.ctrl.receive() as CommandCapsule;
+    assert.equal(
+      await p.ctrl.sendControllerData(cmd, 0, new Uint8Array(512).fill(1), false),
+      "more",
+    );
+    const last = await p.ctrl.sendControllerData(cmd, 512, new Uint8Array(512).fill(2), true);
+    assert.equal(last, sqFlowControl ? "sent" : "success-sent");
+    if (sqFlowControl) await p.ctrl.transmit(responseCapsule(encodeCqe({ cid: 1 })));
+    assert.equal((await p.host.receive()).kind, "response");
+    assert.deepEqual([into[0], into[1023]], [1, 2]);
+    await shutdown(p);
+  }
 });
