@@ -82,3 +82,119 @@ export async function startKernelTarget(extraArgs: string[] = []): Promise<Kerne
     },
   };
 }
+
+/** A daemon started with `deno task target`-style flags. */
+export interface OurTarget {
+  /** Its port on 127.0.0.1. */
+  port: number;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Resolves once its output matches `re` (or rejects after `timeoutMs`). */
+  waitFor(re: RegExp, timeoutMs: number): Promise<void>;
+  /** SIGTERM, then wait for it to exit; returns its exit code. */
+  stop(): Promise<number>;
+}
+
+/** The repository root. */
+export const REPO_DIR: string = new URL("../", import.meta.url).pathname;
+
+/**
+ * Starts `examples/target.ts` (our NVMe/TCP target daemon) on a free port of 127.0.0.1.
+ *
+ * @param args More flags, e.g. `["--nqn", nqn, "--ram", "512M"]`.
+ */
+export async function startOurTarget(args: string[]): Promise<OurTarget> {
+  const port = await freePort();
+  const child = spawn(
+    Deno.execPath(),
+    ["run", "-A", `${REPO_DIR}examples/target.ts`, "--listen", `127.0.0.1:${port}`, ...args],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let text = "";
+  const waiters: (() => void)[] = [];
+  const onData = (d: Uint8Array) => {
+    text += new TextDecoder().decode(d);
+    for (const w of waiters.splice(0)) w();
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+  const target: OurTarget = {
+    port,
+    output: () => text,
+    waitFor: async (re, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(text)) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new Error(`Timed out waiting for ${re} in the target's output:\n${text}`);
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          timer = setTimeout(resolve, Math.min(left, 1000));
+        });
+        clearTimeout(timer);
+      }
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const code = await Promise.race([
+        exited,
+        new Promise<number>((resolve) => {
+          timer = setTimeout(() => {
+            child.kill("SIGKILL");
+            resolve(-9);
+          }, 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  await target.waitFor(/listening on tcp/, 30_000);
+  return target;
+}
+
+/** The result of one kernel host run. */
+export interface HostRun {
+  /** The workload's exit status (100 connect failed, 124 timeout, ...; see the README). */
+  code: number;
+  /** The results channel. */
+  stdout: string;
+  /** Harness messages and the guest's nvme log lines. */
+  stderr: string;
+}
+
+/**
+ * Boots the Linux kernel host (nvme-tcp + nvme-cli) against 127.0.0.1:`port` and runs a
+ * workload from `../shared/interop/workloads`.
+ */
+export function runKernelHost(
+  port: number,
+  nqn: string,
+  workload: string,
+  extra: string[] = [],
+): Promise<HostRun> {
+  return run(
+    `${INTEROP_DIR}run-host.sh`,
+    [
+      "--port",
+      String(port),
+      "--nqn",
+      nqn,
+      "--workload",
+      workload.startsWith("/") ? workload : `${INTEROP_DIR}workloads/${workload}`,
+      ...extra,
+    ],
+    { timeoutMs: 650_000 },
+  );
+}
+
+/** The guest's nvme kernel log lines that report a problem. */
+export function nvmeErrors(stderr: string): string[] {
+  return stderr.split("\n").filter((l) =>
+    /\] nvme/.test(l) && /error|fail|timeout|reset|reconnect|I\/O|abort|invalid/i.test(l)
+  );
+}

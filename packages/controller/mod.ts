@@ -1,10 +1,38 @@
 /**
- * The NVMe over Fabrics controller (target): subsystems, namespaces with pluggable backends
- * (RAM, file), ports and a discovery controller, serving queue pairs accepted by any transport
- * registered with `@nvmf/transport`.
+ * `@nvmf/controller`: the NVMe over Fabrics controller (target). It turns queue pairs accepted
+ * by any transport registered with `@nvmf/transport` into controllers of NVM subsystems with
+ * namespaces, and serves a discovery controller on every port, as FreeBSD's nvmfd or Linux's
+ * nvmet do.
  *
- * Not written yet: this package is filled by the controller issue.
+ * - {@linkcode Target}: subsystems, ports ({@linkcode Target.listen}), events, `close()`.
+ * - {@linkcode Subsystem} and {@linkcode Namespace}: NQN, serial, model, firmware, allowed
+ *   hosts; namespaces with NSID, identifiers and a read-only flag.
+ * - {@linkcode NamespaceBackend}: the storage interface, with {@linkcode RamBackend} (sparse
+ *   memory) and {@linkcode FileBackend} (regular file or block device).
+ * - Configuration: {@linkcode parseTargetConfig} (our JSON), {@linkcode parseNvmetcliConfig}
+ *   (what Linux's `nvmetcli save` writes) and {@linkcode applyConfig}.
+ *
+ * @example Usage
+ * ```ts
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ *
+ * const target = new Target();
+ * target.addSubsystem({
+ *   nqn: "nqn.2026-01.dev.nvmf:mod-doc",
+ *   namespaces: [{ backend: new RamBackend({ size: 1n << 30n, blockSize: 512 }) }],
+ * });
+ * const port = await target.listen("loopback", { traddr: "controller-mod-doc" });
+ * assert.equal(port.portid, 1);
+ * await target.close();
+ * ```
  *
  * @module
  */
-export {};
+
+export * from "./backend.ts";
+export * from "./subsystem.ts";
+export { identifyNamespace, namespaceDescriptors } from "./controller.ts";
+export * from "./target.ts";
+export * from "./config.ts";

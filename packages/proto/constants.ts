@@ -485,6 +485,14 @@ export const CcBits = {
   CRIME_SHIFT: 24,
 } as const;
 
+/** CC.CSS, the I/O command set selected (Base 3.1.3.5, Figure 41). */
+export const CcCss = {
+  NVM: 0b000,
+  /** All I/O command sets CAP.CSS reports (with CAP.CSS bit 6 set). */
+  ALL_IO_SETS: 0b110,
+  ADMIN_ONLY: 0b111,
+} as const;
+
 /** CC.SHN, shutdown notification (Base 3.1.3.5). */
 export const ShutdownNotification = {
   NONE: 0,

@@ -12,9 +12,6 @@ import {
   SGL_IDENTIFIER,
   SQE_DPTR,
   sqeCid,
-  type sqeOpcode,
-  type StatusCodeType,
-  type statusOf,
 } from "@nvmf/proto";
 import {
   Association,
@@ -165,7 +162,7 @@ test("loopback completes a read with the implicit success CQE when SQ flow contr
   const back = new Uint8Array(8192);
   const cqe = await runCommand(p.host, NvmOpcode.READ, 77, 0, back);
   assert.equal(decodeStatus(cqeStatus(cqe)).sc, 0);
-  assert.equal(cqeSqhd(cqe), 0);
+  assert.equal(cqeSqhd(cqe), 0); // synthesized by the host end for SUCCESS: no SQHD
   assert.deepEqual(back, disk.subarray(0, 8192));
   await shutdown(p);
   assert.equal(await server, 1);

@@ -66,7 +66,12 @@ import { registerTransport } from "@nvmf/transport";
 import { tcp } from "./transport.ts";
 
 export { tcp, type TcpListenOptions, TcpTransport } from "./transport.ts";
-export { type TcpNegotiated, TcpQueuePair, type TcpQueuePairInit } from "./queue_pair.ts";
+export {
+  type TcpDetached,
+  type TcpNegotiated,
+  TcpQueuePair,
+  type TcpQueuePairInit,
+} from "./queue_pair.ts";
 export { type ByteListener, type ByteStream, dial, listen } from "./stream.ts";
 export { PduReader, TruncatedStreamError } from "./reader.ts";
 export { controllerHandshake, hostHandshake } from "./handshake.ts";

@@ -9,13 +9,13 @@
  *
  * SQ accounting follows FreeBSD's libnvmf: a host advances SQTAIL for every command it
  * transmits and, with SQ flow control, takes SQHD from every CQE it receives; a controller
- * advances SQHD for every response it transmits and writes it into the CQE (0 when flow
- * control is disabled).
+ * advances SQHD for every response it transmits and writes it into the CQE (FFFFh when flow
+ * control is disabled, as Linux's and FreeBSD's controllers do).
  *
  * @module
  */
 
-import { cqeSqhd, setCqeSqhd } from "@nvmf/proto";
+import { cqeSqhd, setCqeSqhd, SQHD_FLOW_CONTROL_DISABLED } from "@nvmf/proto";
 import type { Association } from "./association.ts";
 import type { Capsule, CommandCapsule } from "./capsule.ts";
 import { QueuePairClosedError, type TransportError } from "./errors.ts";
@@ -280,7 +280,8 @@ export abstract class BaseQueuePair implements QueuePair {
         this.#sqhd = (this.#sqhd + 1) % this.#qsize;
         setCqeSqhd(capsule.cqe, this.#sqhd);
       } else {
-        setCqeSqhd(capsule.cqe, 0);
+        // As Linux's nvmet and FreeBSD's nvmft: SQHD FFFFh says SQ flow control is disabled.
+        setCqeSqhd(capsule.cqe, SQHD_FLOW_CONTROL_DISABLED);
       }
     } else {
       if (capsule.kind !== "command") {

@@ -1,0 +1,458 @@
+/**
+ * The NVMe over Fabrics target daemon, like FreeBSD's nvmfd or Linux's nvmet configured with
+ * nvmetcli: `deno task target [flags]`.
+ *
+ * ```
+ * --listen ADDR:PORT     listen here (repeatable; default 127.0.0.1:4420)
+ * --transport NAME       tcp (default) or loopback
+ * --nqn NQN              the subsystem NQN (default nqn.2026-01.dev.nvmf:target)
+ * --ram SIZE             a RAM namespace, e.g. 512M or 1G (repeatable)
+ * --file PATH            a file or block device namespace (repeatable)
+ * --block-size N         512 (default) or 4096, for --ram and --file namespaces
+ * --allow-host NQN       allow only these hosts (repeatable; default any host)
+ * --config FILE          our JSON config, or the JSON `nvmetcli save` writes
+ * --no-digests           refuse NVMe/TCP header and data digests
+ * --require-sq-flow-control   refuse hosts that ask to disable SQ flow control
+ * --quiet                print only errors
+ * --help                 this text
+ * ```
+ *
+ * Namespaces get NSIDs in the order their flags appear. With no flags it serves a 1 GiB RAM
+ * namespace on 127.0.0.1:4420 with discovery and prints how to connect. SIGINT and SIGTERM shut
+ * it down cleanly. A bad flag, size or config prints one line naming the problem and exits
+ * with status 2.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import process from "node:process";
+import { readFile } from "node:fs/promises";
+import {
+  applyConfig,
+  ConfigError,
+  type NamespaceConfig,
+  parseListenAddress,
+  parseNvmetcliConfig,
+  parseSize,
+  parseTargetConfig,
+  type Port,
+  Target,
+  type TargetConfig,
+} from "@nvmf/controller";
+import { formatStatus } from "@nvmf/proto";
+import "@nvmf/transport-tcp";
+import "@nvmf/transport-loopback";
+
+/** The subsystem NQN served when `--nqn` is not given. */
+export const DEFAULT_NQN = "nqn.2026-01.dev.nvmf:target";
+/** Where the daemon listens when neither `--listen` nor a config says. */
+export const DEFAULT_LISTEN = "127.0.0.1:4420";
+/** The RAM namespace served when no namespace is given. */
+export const DEFAULT_RAM = "1G";
+
+/** A command line mistake; the daemon prints the message and exits with status 2. */
+export class UsageError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What is wrong, naming the flag.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The daemon's flags, parsed. */
+export interface DaemonOptions {
+  /** Addresses to listen on, as given. */
+  listen: string[];
+  /** Transport name. */
+  transport: string;
+  /** Subsystem NQN. */
+  nqn: string | undefined;
+  /** Namespaces in flag order. */
+  namespaces: { ram?: string; file?: string }[];
+  /** Block size of the flag namespaces. */
+  blockSize: number | undefined;
+  /** Allowed host NQNs (empty: any). */
+  allowHosts: string[];
+  /** Config file path. */
+  config: string | undefined;
+  /** Refuse digests. */
+  noDigests: boolean;
+  /** Refuse disabling SQ flow control. */
+  requireSqFlowControl: boolean;
+  /** Print only errors. */
+  quiet: boolean;
+  /** Print usage. */
+  help: boolean;
+}
+
+/** The usage text. */
+export const USAGE = `Usage: deno task target [flags]
+  --listen ADDR:PORT       listen here (repeatable; default ${DEFAULT_LISTEN})
+  --transport NAME         tcp (default) or loopback
+  --nqn NQN                the subsystem NQN (default ${DEFAULT_NQN})
+  --ram SIZE               a RAM namespace, e.g. 512M or 1G (repeatable)
+  --file PATH              a file or block device namespace (repeatable)
+  --block-size N           512 (default) or 4096
+  --allow-host NQN         allow only these hosts (repeatable; default any host)
+  --config FILE            our JSON config, or the JSON nvmetcli save writes
+  --no-digests             refuse NVMe/TCP header and data digests
+  --require-sq-flow-control  refuse hosts that ask to disable SQ flow control
+  --quiet                  print only errors
+  --help                   show this text`;
+
+/**
+ * Parses the daemon's command line.
+ *
+ * @param argv The arguments after the script name.
+ * @returns The options.
+ * @throws {UsageError} Naming the flag that is wrong.
+ * @example Usage
+ * ```ts
+ * import { parseDaemonArgs } from "./target.ts";
+ * import assert from "node:assert/strict";
+ * const o = parseDaemonArgs(["--ram", "1G", "--file", "/tmp/a.img", "--block-size", "4096"]);
+ * assert.deepEqual(o.namespaces, [{ ram: "1G" }, { file: "/tmp/a.img" }]);
+ * assert.equal(o.blockSize, 4096);
+ * ```
+ */
+export function parseDaemonArgs(argv: string[]): DaemonOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+      options: {
+        listen: { type: "string", multiple: true },
+        transport: { type: "string" },
+        nqn: { type: "string" },
+        ram: { type: "string", multiple: true },
+        file: { type: "string", multiple: true },
+        "block-size": { type: "string" },
+        "allow-host": { type: "string", multiple: true },
+        config: { type: "string" },
+        "no-digests": { type: "boolean" },
+        "require-sq-flow-control": { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+  const v = parsed.values;
+  const namespaces: { ram?: string; file?: string }[] = [];
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    if (token.name === "ram") {
+      try {
+        parseSize(token.value);
+      } catch {
+        throw new UsageError(`--ram ${token.value}: not a size like 512M or 1G`);
+      }
+      namespaces.push({ ram: token.value });
+    } else if (token.name === "file") {
+      namespaces.push({ file: token.value });
+    }
+  }
+  let blockSize: number | undefined;
+  if (v["block-size"] !== undefined) {
+    blockSize = Number(v["block-size"]);
+    if (blockSize !== 512 && blockSize !== 4096) {
+      throw new UsageError(`--block-size ${v["block-size"]}: must be 512 or 4096`);
+    }
+  }
+  for (const address of v.listen ?? []) {
+    try {
+      parseListenAddress(address);
+    } catch {
+      throw new UsageError(`--listen ${address}: expected ADDR:PORT, e.g. ${DEFAULT_LISTEN}`);
+    }
+  }
+  const transport = v.transport ?? "tcp";
+  if (transport !== "tcp" && transport !== "loopback") {
+    throw new UsageError(`--transport ${transport}: must be tcp or loopback`);
+  }
+  if (v.config !== undefined) {
+    const clash = ["nqn", "ram", "file", "block-size", "allow-host"].find((name) =>
+      (v as Record<string, unknown>)[name] !== undefined
+    );
+    if (clash !== undefined) {
+      throw new UsageError(`--${clash}: cannot be combined with --config`);
+    }
+  }
+  return {
+    listen: v.listen ?? [],
+    transport,
+    nqn: v.nqn,
+    namespaces,
+    blockSize,
+    allowHosts: v["allow-host"] ?? [],
+    config: v.config,
+    noDigests: v["no-digests"] ?? false,
+    requireSqFlowControl: v["require-sq-flow-control"] ?? false,
+    quiet: v.quiet ?? false,
+    help: v.help ?? false,
+  };
+}
+
+/**
+ * Tells the two config formats apart: `nvmetcli save` output has `hosts`, subsystem `attr`
+ * or port `addr` objects.
+ *
+ * @param json The parsed config file.
+ * @returns True for an nvmetcli file.
+ * @example Usage
+ * ```ts
+ * import { isNvmetcliConfig } from "./target.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isNvmetcliConfig({ hosts: [], ports: [], subsystems: [] }), true);
+ * assert.equal(isNvmetcliConfig({ subsystems: [{ nqn: "x" }] }), false);
+ * ```
+ */
+export function isNvmetcliConfig(json: unknown): boolean {
+  if (typeof json !== "object" || json === null) return false;
+  const o = json as Record<string, unknown>;
+  if ("hosts" in o) return true;
+  const some = (list: unknown, key: string) =>
+    Array.isArray(list) && list.some((x) => typeof x === "object" && x !== null && key in x);
+  return some(o.subsystems, "attr") || some(o.ports, "addr");
+}
+
+/**
+ * Builds the configuration the flags describe: from `--config`, or a subsystem of the flag
+ * namespaces (a 1 GiB RAM one when none is given), plus the `--listen` ports.
+ *
+ * @param options The parsed flags.
+ * @returns The configuration.
+ * @throws {ConfigError} When the config file is wrong (the message names the field).
+ * @throws {UsageError} When the config file cannot be read or is not JSON.
+ * @example Usage
+ * ```ts
+ * import { buildConfig, parseDaemonArgs } from "./target.ts";
+ * import assert from "node:assert/strict";
+ * const config = await buildConfig(parseDaemonArgs([]));
+ * assert.equal(config.subsystems[0].namespaces[0].ram, 1n << 30n);
+ * assert.equal(config.ports[0].trsvcid, "4420");
+ * ```
+ */
+export async function buildConfig(options: DaemonOptions): Promise<TargetConfig> {
+  let config: TargetConfig;
+  if (options.config !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(await readFile(options.config)));
+    } catch (e) {
+      throw new UsageError(`--config ${options.config}: ${(e as Error).message.split("\n")[0]}`);
+    }
+    config = isNvmetcliConfig(json) ? parseNvmetcliConfig(json) : parseTargetConfig(json);
+  } else {
+    const specs = options.namespaces.length > 0 ? options.namespaces : [{ ram: DEFAULT_RAM }];
+    const namespaces: NamespaceConfig[] = specs.map((s) =>
+      s.ram !== undefined
+        ? { ram: parseSize(s.ram), blockSize: options.blockSize ?? 512 }
+        : { file: s.file!, blockSize: options.blockSize ?? 512 }
+    );
+    config = {
+      target: {},
+      ports: [],
+      subsystems: [{
+        nqn: options.nqn ?? DEFAULT_NQN,
+        allowAnyHost: options.allowHosts.length === 0,
+        allowedHosts: options.allowHosts,
+        namespaces,
+      }],
+    };
+  }
+  const listen = options.listen.length > 0 || config.ports.length > 0
+    ? options.listen
+    : [DEFAULT_LISTEN];
+  for (const address of listen) {
+    config.ports.push({ transport: options.transport, ...parseListenAddress(address) });
+  }
+  for (const port of config.ports) {
+    const params = { ...port.associationParams };
+    if (options.noDigests) {
+      params.tcp = { ...params.tcp, headerDigests: false, dataDigests: false } as never;
+    }
+    if (options.requireSqFlowControl) params.sqFlowControl = true;
+    port.associationParams = params;
+  }
+  return config;
+}
+
+function humanSize(bytes: bigint): string {
+  for (const [unit, shift] of [["T", 40n], ["G", 30n], ["M", 20n], ["K", 10n]] as const) {
+    if (bytes >= 1n << shift && bytes % (1n << shift) === 0n) return `${bytes >> shift} ${unit}iB`;
+  }
+  return `${bytes} bytes`;
+}
+
+/**
+ * The lines the daemon prints once it serves: ports, subsystems and how to connect.
+ *
+ * @param target The running target.
+ * @param ports Its ports.
+ * @returns The lines.
+ * @example Usage
+ * ```ts
+ * import { describeTarget } from "./target.ts";
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ * const target = new Target();
+ * target.addSubsystem({ nqn: "nqn.2026-01.dev.nvmf:describe", namespaces: [{ backend: new RamBackend({ size: 1 << 20 }) }] });
+ * const port = await target.listen("loopback", { traddr: "describe" });
+ * assert.ok(describeTarget(target, [port]).some((l) => l.includes("nqn.2026-01.dev.nvmf:describe")));
+ * await target.close();
+ * ```
+ */
+export function describeTarget(target: Target, ports: readonly Port[]): string[] {
+  const lines: string[] = [];
+  for (const port of ports) {
+    const a = port.address;
+    const where = a.trsvcid === undefined ? a.traddr : `${a.traddr}:${a.trsvcid}`;
+    lines.push(`nvmf target: port ${port.portid} listening on ${port.transport.name} ${where}`);
+  }
+  for (const sub of target.subsystems) {
+    const ns = sub.namespaces.map((n) =>
+      `nsid ${n.nsid}: ${humanSize(n.backend.size)}, ${n.blockSize}-byte blocks${
+        n.readOnly ? ", read-only" : ""
+      }`
+    );
+    const hosts = sub.allowAnyHost ? "any host" : `hosts ${sub.allowedHosts.join(", ")}`;
+    lines.push(`  subsystem ${sub.nqn} (${hosts})`);
+    for (const line of ns) lines.push(`    ${line}`);
+  }
+  for (const port of ports) {
+    if (port.address.traddr === "0.0.0.0" || port.address.traddr === "::") {
+      lines.push(
+        `  note: port ${port.portid} listens on all addresses; its discovery log entries name ${port.address.traddr}, so connect to one of this machine's addresses`,
+      );
+    }
+  }
+  const tcp = ports.filter((p) => p.transport.name === "tcp");
+  if (tcp.length > 0) {
+    lines.push("Connect from Linux (nvme-cli):");
+    for (const port of tcp) {
+      const a = port.address;
+      const where = `-t tcp -a ${a.traddr} -s ${a.trsvcid ?? "4420"}`;
+      lines.push(`  nvme discover ${where}`);
+      for (const sub of target.subsystems) {
+        if (port.exposes(sub.nqn)) lines.push(`  nvme connect ${where} -n ${sub.nqn}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/** Where the daemon writes. */
+export interface DaemonIo {
+  /** Normal output, a line at a time. */
+  out(line: string): void;
+  /** Errors, a line at a time. */
+  err(line: string): void;
+}
+
+const consoleIo: DaemonIo = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
+
+/**
+ * Runs the daemon: parses the flags, builds and starts the target, waits for `stop` (by
+ * default SIGINT or SIGTERM), then closes everything.
+ *
+ * @param argv The arguments after the script name.
+ * @param io Where to print.
+ * @param stop Settles when the daemon should stop; default the first SIGINT or SIGTERM.
+ * @returns The exit status: 0, 1 when the target could not start, 2 for bad flags or config.
+ * @example Usage
+ * ```ts
+ * import { main } from "./target.ts";
+ * import assert from "node:assert/strict";
+ * const err: string[] = [];
+ * assert.equal(await main(["--block-size", "1000"], { out: () => {}, err: (l) => err.push(l) }), 2);
+ * assert.match(err[0], /--block-size/);
+ * ```
+ */
+export async function main(
+  argv: string[],
+  io: DaemonIo = consoleIo,
+  stop?: Promise<unknown>,
+): Promise<number> {
+  let options: DaemonOptions;
+  let config: TargetConfig;
+  try {
+    options = parseDaemonArgs(argv);
+    if (options.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    config = await buildConfig(options);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RangeError) {
+      io.err(`target: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const target = new Target(config.target);
+  const log = (line: string) => {
+    if (!options.quiet) io.out(line);
+  };
+  target.on("controller-created", (e) => {
+    log(`controller ${e.cntlid} created: ${e.hostnqn} -> ${e.subnqn} (port ${e.portid})`);
+  });
+  target.on("controller-destroyed", (e) => {
+    log(`controller ${e.cntlid} of ${e.subnqn} destroyed: ${e.reason}`);
+  });
+  target.on("connect-rejected", (e) => {
+    log(
+      `connect rejected on port ${e.portid}: ${e.reason} (${
+        formatStatus(e.status, { fabrics: true })
+      })`,
+    );
+  });
+  target.on(
+    "error",
+    (e) => io.err(`target: ${e.message}: ${(e.error as Error)?.message ?? e.error}`),
+  );
+  let ports: Port[];
+  try {
+    ports = await applyConfig(target, config);
+  } catch (e) {
+    await target.close();
+    io.err(`target: ${(e as Error).message}`);
+    return e instanceof ConfigError && !e.path.startsWith("ports") ? 2 : 1;
+  }
+  for (const line of describeTarget(target, ports)) log(line);
+  await (stop ?? signalled());
+  log("nvmf target: shutting down");
+  await target.close();
+  log("nvmf target: stopped");
+  return 0;
+}
+
+/** Settles on the first SIGINT or SIGTERM, then stops listening for them. */
+function signalled(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(signal);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+if (import.meta.main) {
+  process.exit(await main(process.argv.slice(2)));
+}

@@ -1,0 +1,988 @@
+/**
+ * The target: subsystems, the ports they are served on, the discovery service, and the
+ * Fabrics Connect handling that turns accepted queue pairs into controllers (NVMe over Fabrics
+ * 1.1, 3.3; the checks and statuses of FreeBSD's `nvmf_accept` and Linux's nvmet).
+ *
+ * A port is a transport listener. Each queue pair accepted on it must start with a Connect:
+ * an admin queue Connect (QID 0) creates a controller of the subsystem named in the Connect
+ * data, or a discovery controller for the well-known discovery NQN; an I/O queue Connect joins
+ * an existing controller of the same host. Anything wrong is answered with the Connect status
+ * Linux's host expects (with IATTR and IPO for CONNECT_INVALID_PARAMETERS and
+ * CONNECT_INVALID_HOST) and the queue pair is closed.
+ *
+ * @module
+ */
+
+import {
+  AddressFamily,
+  CNTLID_DYNAMIC,
+  CNTLID_MAX,
+  CNTLID_STATIC_ANY,
+  CONNECT_DATA_CNTLID,
+  CONNECT_DATA_HOSTID,
+  CONNECT_DATA_HOSTNQN,
+  CONNECT_DATA_SIZE,
+  CONNECT_DATA_SUBNQN,
+  CONNECT_QID,
+  CONNECT_RECORD_FORMAT,
+  CONNECT_SQSIZE,
+  ConnectAttributes,
+  connectInvalidParameterDw0,
+  connectResponseDw0,
+  CQE_SIZE,
+  decodeConnect,
+  decodeConnectData,
+  DISCOVERY_NQN,
+  type DiscoveryLogEntry,
+  encodeCqe,
+  encodeDiscoveryLog,
+  FABRICS_OPCODE,
+  FabricsStatus,
+  FabricsType,
+  fabricsType,
+  GenericStatus,
+  NQN_MAX_LENGTH,
+  ProtocolFieldError,
+  SQE_CID,
+  SQE_OPCODE,
+  StatusCodeType,
+  statusOf,
+  SubsystemType,
+  TransportRequirements,
+  TransportType,
+} from "@nvmf/proto";
+import {
+  Association,
+  type AssociationParams,
+  type CommandCapsule,
+  getTransport,
+  type Listener,
+  type QueuePair,
+  QueuePairClosedError,
+  type Transport,
+  type TransportAddress,
+} from "@nvmf/transport";
+import { Controller, type ControllerHooks } from "./controller.ts";
+import { Subsystem, type SubsystemListener, type SubsystemOptions } from "./subsystem.ts";
+
+/** Options of a {@linkcode Target}; every field has a default. */
+export interface TargetOptions {
+  /** Start of generated serial numbers (a random hex tail fills 20 characters). Default `""`. */
+  serialPrefix?: string;
+  /** Model number of subsystems that give none, and of the discovery controller. Default `"nvmf"`. */
+  model?: string;
+  /** Firmware revision reported when a subsystem gives none. Default `"0.1.0"`. */
+  firmware?: string;
+  /** I/O queues one controller may have (Number of Queues). Default 128, as Linux's nvmet. */
+  maxQueues?: number;
+  /** Largest NSID, Identify Controller NN. Default 1024, as Linux's nvmet. */
+  maxNamespaces?: number;
+  /** Largest transfer of one command in bytes, a power of two from 4096 (MDTS). Default 1 MiB. */
+  maxTransferSize?: number;
+  /** KATO of a discovery controller whose host asked for none, ms. Default 120000, as Linux. */
+  discoveryKato?: number;
+  /** Smallest KATO: a host's non-zero KATO below it is raised to it, ms. Default 0. */
+  minKato?: number;
+  /** Time an accepted queue pair has to send its Connect, ms. Default 10000. */
+  connectTimeout?: number;
+  /** Association parameters of every port (a port's own override them). */
+  associationParams?: Partial<AssociationParams>;
+}
+
+/** Options of {@linkcode Target.listen}. */
+export interface ListenOptions {
+  /** NQNs of the subsystems served on this port; default all, present and future. */
+  subsystems?: readonly string[];
+  /**
+   * Association parameters: queue size limits, in-capsule data, controller model, whether
+   * SQ flow control may be disabled (`sqFlowControl: false`, the default here, allows it),
+   * and the NVMe/TCP values.
+   */
+  associationParams?: Partial<AssociationParams>;
+  /** Port ID (PORTID in the discovery log); default the lowest free one from 1. */
+  portid?: number;
+}
+
+/** A controller in the target's events. */
+export interface ControllerEvent {
+  /** Controller ID. */
+  cntlid: number;
+  /** Subsystem NQN (the discovery NQN for a discovery controller). */
+  subnqn: string;
+  /** Host NQN. */
+  hostnqn: string;
+  /** Port it came through. */
+  portid: number;
+}
+
+/** A Connect the target refused. */
+export interface ConnectRejectedEvent {
+  /** Port it came through. */
+  portid: number;
+  /** Queue ID asked for (0 for the admin queue; undefined when it was not a Connect). */
+  qid: number | undefined;
+  /** Subsystem NQN asked for, when the Connect data was read. */
+  subnqn: string | undefined;
+  /** Host NQN, when the Connect data was read. */
+  hostnqn: string | undefined;
+  /** The status sent (CQE status field). */
+  status: number;
+  /** Why, for a person. */
+  reason: string;
+}
+
+/** Something went wrong that did not concern one command's host. */
+export interface TargetErrorEvent {
+  /** What failed. */
+  error: unknown;
+  /** Where, for a person. */
+  message: string;
+}
+
+/** The events of a {@linkcode Target}, by name. */
+export interface TargetEvents {
+  /** An admin queue Connect created a controller. */
+  "controller-created": ControllerEvent;
+  /** A controller was torn down (admin queue closed, keep alive expired, port or target closed). */
+  "controller-destroyed": ControllerEvent & { reason: string };
+  /** A Connect was refused. */
+  "connect-rejected": ConnectRejectedEvent;
+  /** An error worth logging. */
+  "error": TargetErrorEvent;
+}
+
+const SUCCESS = 0;
+const G = StatusCodeType.GENERIC;
+const C = StatusCodeType.COMMAND_SPECIFIC;
+const INVALID_OPCODE = statusOf(G, GenericStatus.INVALID_COMMAND_OPCODE, true);
+const SEQUENCE_ERROR = statusOf(G, GenericStatus.COMMAND_SEQUENCE_ERROR, true);
+const SGL_LENGTH_INVALID = statusOf(G, GenericStatus.DATA_SGL_LENGTH_INVALID, true);
+const INCOMPATIBLE_FORMAT = statusOf(C, FabricsStatus.CONNECT_INCOMPATIBLE_FORMAT, true);
+const CONTROLLER_BUSY = statusOf(C, FabricsStatus.CONNECT_CONTROLLER_BUSY, true);
+const INVALID_PARAMETERS = statusOf(C, FabricsStatus.CONNECT_INVALID_PARAMETERS, true);
+const INVALID_HOST = statusOf(C, FabricsStatus.CONNECT_INVALID_HOST, true);
+
+/** Lowest controller ID handed out, as Linux's NVME_CNTLID_MIN. */
+const CNTLID_MIN = 1;
+
+const DEFAULTS = {
+  serialPrefix: "",
+  model: "nvmf",
+  firmware: "0.1.0",
+  maxQueues: 128,
+  maxNamespaces: 1024,
+  maxTransferSize: 1 << 20,
+  discoveryKato: 120_000,
+  minKato: 0,
+  connectTimeout: 10_000,
+} as const;
+
+/** The Connect fields a rejection needs (a subset of what was decoded so far). */
+interface ConnectAttempt {
+  qid: number | undefined;
+  subnqn: string | undefined;
+  hostnqn: string | undefined;
+}
+
+interface PortState {
+  readonly port: Port;
+  readonly listener: Listener;
+  readonly association: Association;
+  readonly subsystems: ReadonlySet<string> | undefined;
+  /** Queue pairs not yet connected, with their Connect timer while it runs. */
+  readonly pending: Map<QueuePair, ReturnType<typeof setTimeout> | undefined>;
+  closing: boolean;
+  accepting: Promise<void>;
+}
+
+function randomHex(length: number): string {
+  const bytes = new Uint8Array(Math.ceil(length / 2));
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, length);
+}
+
+function positiveInteger(value: number, field: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`Cannot use ${field} ${value}: it must be an integer ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * A port: one transport listener serving some or all subsystems and the discovery service.
+ * Made by {@linkcode Target.listen}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Target } from "@nvmf/controller";
+ * import "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ * const target = new Target();
+ * const port = await target.listen("loopback", { traddr: "port-doc" }, { subsystems: ["nqn.2026-01.dev.nvmf:a"] });
+ * assert.equal(port.exposes("nqn.2026-01.dev.nvmf:a"), true);
+ * assert.equal(port.exposes("nqn.2026-01.dev.nvmf:b"), false);
+ * await port.close();
+ * await target.close();
+ * ```
+ */
+export class Port {
+  /** Port ID (PORTID in the discovery log), from 1. */
+  readonly portid: number;
+  /** The transport. */
+  readonly transport: Transport;
+  /** The association accepted queue pairs belong to. */
+  readonly association: Association;
+  readonly #listener: Listener;
+  readonly #subsystems: readonly string[] | undefined;
+  readonly #close: () => Promise<void>;
+
+  /**
+   * Made by {@linkcode Target.listen}.
+   *
+   * @param portid The port ID.
+   * @param association The controller-side association.
+   * @param listener The transport listener.
+   * @param subsystems The NQNs served, undefined for all.
+   * @param close Closes the port in its target.
+   */
+  constructor(
+    portid: number,
+    association: Association,
+    listener: Listener,
+    subsystems: readonly string[] | undefined,
+    close: () => Promise<void>,
+  ) {
+    this.portid = portid;
+    this.transport = association.transport;
+    this.association = association;
+    this.#listener = listener;
+    this.#subsystems = subsystems;
+    this.#close = close;
+  }
+
+  /** The address actually bound (with the port the system chose for port 0). */
+  get address(): TransportAddress {
+    return this.#listener.address;
+  }
+
+  /** NQNs of the subsystems served here; undefined means all. */
+  get subsystems(): readonly string[] | undefined {
+    return this.#subsystems;
+  }
+
+  /**
+   * Whether a subsystem is served on this port.
+   *
+   * @param nqn The subsystem NQN.
+   * @returns True when served.
+   */
+  exposes(nqn: string): boolean {
+    return this.#subsystems === undefined || this.#subsystems.includes(nqn);
+  }
+
+  /**
+   * Stops listening and tears down the controllers whose admin queue came through this port.
+   *
+   * @returns Settles when all is released.
+   */
+  close(): Promise<void> {
+    return this.#close();
+  }
+}
+
+/**
+ * An NVMe over Fabrics target: subsystems with namespaces, served on ports, with a discovery
+ * controller on every port.
+ *
+ * @example Serving a RAM namespace over the loopback transport
+ * ```ts
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ * const target = new Target();
+ * const sub = target.addSubsystem({
+ *   nqn: "nqn.2026-01.dev.nvmf:target-doc",
+ *   namespaces: [{ backend: new RamBackend({ size: 1n << 30n, blockSize: 512 }) }],
+ * });
+ * const port = await target.listen("loopback", { traddr: "target-doc" });
+ * assert.equal(port.address.traddr, "target-doc");
+ * assert.equal(sub.namespaces.length, 1);
+ * await target.close();
+ * ```
+ */
+export class Target {
+  readonly #options: Required<Omit<TargetOptions, "associationParams">>;
+  readonly #associationParams: Partial<AssociationParams>;
+  readonly #subsystems = new Map<string, Subsystem>();
+  readonly #controllers = new Map<string, Map<number, Controller>>();
+  readonly #ports = new Map<number, PortState>();
+  readonly #listeners = new Map<string, Set<(event: never) => void>>();
+  readonly #discoverySerial: string;
+  readonly #subsystemListener: SubsystemListener;
+  readonly #hooks: ControllerHooks;
+  #genctr = 0n;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Makes an empty target.
+   *
+   * @param options Defaults and limits.
+   * @throws {RangeError} When an option is out of range.
+   */
+  constructor(options: TargetOptions = {}) {
+    const o = { ...DEFAULTS, ...options };
+    positiveInteger(o.maxQueues, "maxQueues", 1, 65535);
+    positiveInteger(o.maxNamespaces, "maxNamespaces", 1, 0xfffffffe);
+    positiveInteger(o.maxTransferSize, "maxTransferSize", 4096, 2 ** 31);
+    if ((o.maxTransferSize & (o.maxTransferSize - 1)) !== 0) {
+      throw new RangeError(
+        `Cannot use maxTransferSize ${o.maxTransferSize}: it must be a power of two`,
+      );
+    }
+    positiveInteger(o.discoveryKato, "discoveryKato", 0, 0xffffffff);
+    positiveInteger(o.minKato, "minKato", 0, 0xffffffff);
+    positiveInteger(o.connectTimeout, "connectTimeout", 1);
+    if (o.serialPrefix.length > 20) {
+      throw new RangeError(`Cannot use serialPrefix "${o.serialPrefix}": it exceeds 20 characters`);
+    }
+    this.#options = {
+      serialPrefix: o.serialPrefix,
+      model: o.model,
+      firmware: o.firmware,
+      maxQueues: o.maxQueues,
+      maxNamespaces: o.maxNamespaces,
+      maxTransferSize: o.maxTransferSize,
+      discoveryKato: o.discoveryKato,
+      minKato: o.minKato,
+      connectTimeout: o.connectTimeout,
+    };
+    // Linux's nvmet lets hosts disable SQ flow control; so do we unless told otherwise.
+    this.#associationParams = { sqFlowControl: false, ...options.associationParams };
+    this.#discoverySerial = this.#newSerial();
+    this.#subsystemListener = {
+      namespaceChanged: (sub, nsid) => {
+        for (const ctrl of this.#controllers.get(sub.nqn)?.values() ?? []) {
+          ctrl.namespaceChanged(nsid);
+        }
+      },
+      hostsChanged: () => this.#configChanged(),
+    };
+    this.#hooks = {
+      discoveryLog: (ctrl) => this.#discoveryLog(ctrl),
+      destroyed: (ctrl, reason) => {
+        const map = this.#controllers.get(ctrl.subnqn);
+        if (map?.get(ctrl.cntlid) === ctrl) map.delete(ctrl.cntlid);
+        this.#emit("controller-destroyed", { ...this.#describe(ctrl), reason });
+      },
+      error: (error, message) => this.#emit("error", { error, message }),
+    };
+  }
+
+  /** The discovery log generation counter; it changes whenever the configuration does. */
+  get genctr(): bigint {
+    return this.#genctr;
+  }
+
+  /** The subsystems, in the order they were added. */
+  get subsystems(): Subsystem[] {
+    return [...this.#subsystems.values()];
+  }
+
+  /** The open ports, by port ID. */
+  get ports(): Port[] {
+    return [...this.#ports.values()].sort((a, b) => a.port.portid - b.port.portid).map((p) =>
+      p.port
+    );
+  }
+
+  /** The live controllers. */
+  get controllers(): ControllerEvent[] {
+    const list: ControllerEvent[] = [];
+    for (const map of this.#controllers.values()) {
+      for (const ctrl of map.values()) list.push(this.#describe(ctrl));
+    }
+    return list;
+  }
+
+  /**
+   * The subsystem with an NQN.
+   *
+   * @param nqn The NQN.
+   * @returns It, or undefined.
+   */
+  subsystem(nqn: string): Subsystem | undefined {
+    return this.#subsystems.get(nqn);
+  }
+
+  /**
+   * Adds a subsystem (with its namespaces); the discovery log changes.
+   *
+   * @param options NQN, identity, hosts, namespaces.
+   * @returns The subsystem.
+   * @throws {RangeError} When the NQN is taken or a field is malformed.
+   */
+  addSubsystem(options: SubsystemOptions): Subsystem {
+    this.#checkOpen("add a subsystem");
+    if (this.#subsystems.has(options.nqn)) {
+      throw new RangeError(`Cannot add subsystem ${options.nqn}: the NQN is taken`);
+    }
+    const sub = new Subsystem(options, {
+      serial: this.#newSerial(),
+      model: this.#options.model,
+      firmware: this.#options.firmware,
+      maxNamespaces: this.#options.maxNamespaces,
+    }, this.#subsystemListener);
+    this.#subsystems.set(sub.nqn, sub);
+    this.#configChanged();
+    return sub;
+  }
+
+  /**
+   * Removes a subsystem and tears down its controllers; the discovery log changes. Its
+   * namespaces' backends are not closed.
+   *
+   * @param nqn The NQN.
+   * @returns The removed subsystem, or undefined when there was none.
+   */
+  async removeSubsystem(nqn: string): Promise<Subsystem | undefined> {
+    const sub = this.#subsystems.get(nqn);
+    if (sub === undefined) return undefined;
+    this.#subsystems.delete(nqn);
+    this.#configChanged();
+    await Promise.all(
+      [...this.#controllers.get(nqn)?.values() ?? []].map((c) => c.destroy("subsystem removed")),
+    );
+    return sub;
+  }
+
+  /**
+   * Listens on a transport; queue pairs accepted there may connect to the subsystems this
+   * port serves and to the discovery controller.
+   *
+   * @param transport A registered transport's name or TRTYPE (`"tcp"`, `"loopback"`), or one.
+   * @param address Where to listen (for TCP `trsvcid` is the port; `"0"` picks a free one).
+   * @param options Subsystems served, association parameters.
+   * @returns The port.
+   * @throws {RangeError} When the transport is not registered or the port ID is taken.
+   */
+  async listen(
+    transport: string | number | Transport,
+    address: TransportAddress,
+    options: ListenOptions = {},
+  ): Promise<Port> {
+    this.#checkOpen("listen");
+    const t = typeof transport === "object" ? transport : getTransport(transport);
+    if (options.portid !== undefined) {
+      positiveInteger(options.portid, "portid", 1, 65535);
+      if (this.#ports.has(options.portid)) {
+        throw new RangeError(`Cannot listen as port ${options.portid}: the port ID is taken`);
+      }
+    }
+    const association = new Association(t, true, {
+      ...this.#associationParams,
+      ...options.associationParams,
+      tcp: { ...this.#associationParams.tcp, ...options.associationParams?.tcp } as never,
+    });
+    const listener = await t.listen(association, address);
+    let portid = options.portid ?? 1;
+    while (this.#ports.has(portid)) portid++;
+    const subsystems = options.subsystems === undefined ? undefined : [...options.subsystems];
+    const holder: { state?: PortState } = {};
+    const port = new Port(
+      portid,
+      association,
+      listener,
+      subsystems,
+      () => this.#closePort(holder.state!),
+    );
+    const state: PortState = {
+      port,
+      listener,
+      association,
+      subsystems: subsystems === undefined ? undefined : new Set(subsystems),
+      pending: new Map(),
+      closing: false,
+      accepting: Promise.resolve(),
+    };
+    holder.state = state;
+    this.#ports.set(portid, state);
+    state.accepting = this.#acceptLoop(state);
+    this.#configChanged();
+    return port;
+  }
+
+  /**
+   * Subscribes to an event.
+   *
+   * @param event The event name.
+   * @param listener Called with the event; exceptions it throws are ignored.
+   * @returns A function that unsubscribes.
+   * @example Usage
+   * ```ts
+   * import { Target } from "@nvmf/controller";
+   * import assert from "node:assert/strict";
+   * const target = new Target();
+   * const seen: string[] = [];
+   * const off = target.on("error", (e) => seen.push(e.message));
+   * off();
+   * assert.deepEqual(seen, []);
+   * await target.close();
+   * ```
+   */
+  on<K extends keyof TargetEvents>(
+    event: K,
+    listener: (event: TargetEvents[K]) => void,
+  ): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    const fn = listener as (event: never) => void;
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+    };
+  }
+
+  /**
+   * Closes every port, tears down every controller and closes every namespace backend.
+   * Idempotent.
+   *
+   * @returns Settles when everything is released.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    await Promise.all([...this.#ports.values()].map((p) => this.#closePort(p)));
+    const all: Controller[] = [];
+    for (const map of this.#controllers.values()) all.push(...map.values());
+    await Promise.all(all.map((c) => c.destroy("target closed")));
+    for (const sub of this.#subsystems.values()) {
+      for (const ns of sub.namespaces) {
+        try {
+          await ns.backend.close?.();
+        } catch (e) {
+          this.#emit("error", {
+            error: e,
+            message: `Cannot close namespace ${ns.nsid} of ${sub.nqn}`,
+          });
+        }
+      }
+    }
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closing !== undefined) throw new TypeError(`Cannot ${what}: the target is closed`);
+  }
+
+  #newSerial(): string {
+    const prefix = this.#options?.serialPrefix ?? "";
+    return prefix + randomHex(20 - prefix.length);
+  }
+
+  #emit<K extends keyof TargetEvents>(event: K, value: TargetEvents[K]): void {
+    for (const fn of this.#listeners.get(event) ?? []) {
+      try {
+        (fn as (event: TargetEvents[K]) => void)(value);
+      } catch {
+        // A listener's failure is not the target's.
+      }
+    }
+  }
+
+  #describe(ctrl: Controller): ControllerEvent {
+    return {
+      cntlid: ctrl.cntlid,
+      subnqn: ctrl.subnqn,
+      hostnqn: ctrl.hostnqn,
+      portid: ctrl.portid,
+    };
+  }
+
+  #configChanged(): void {
+    this.#genctr++;
+    for (const ctrl of this.#controllers.get(DISCOVERY_NQN)?.values() ?? []) {
+      ctrl.discoveryChanged();
+    }
+  }
+
+  async #closePort(state: PortState): Promise<void> {
+    if (state.closing) return await state.accepting;
+    state.closing = true;
+    try {
+      await state.listener.close();
+    } catch (e) {
+      this.#emit("error", { error: e, message: `Cannot close port ${state.port.portid}` });
+    }
+    for (const [qp, timer] of state.pending) {
+      if (timer !== undefined) clearTimeout(timer);
+      await qp.close().catch(() => {});
+    }
+    state.pending.clear();
+    await state.accepting;
+    const portid = state.port.portid;
+    const doomed: Controller[] = [];
+    for (const map of this.#controllers.values()) {
+      for (const ctrl of map.values()) if (ctrl.portid === portid) doomed.push(ctrl);
+    }
+    await Promise.all(doomed.map((c) => c.destroy("port closed")));
+    this.#ports.delete(portid);
+    if (this.#closing === undefined) this.#configChanged();
+  }
+
+  async #acceptLoop(state: PortState): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      let qp: QueuePair;
+      try {
+        qp = await state.listener.accept();
+        failures = 0;
+      } catch (e) {
+        if (state.closing || e instanceof QueuePairClosedError || ++failures > 100) break;
+        this.#emit("error", { error: e, message: `Cannot accept on port ${state.port.portid}` });
+        continue;
+      }
+      if (state.closing) {
+        await qp.close().catch(() => {});
+        break;
+      }
+      void this.#handshake(state, qp);
+    }
+  }
+
+  /** Waits for an accepted queue pair's first capsule, which must be a Connect. */
+  async #handshake(state: PortState, qp: QueuePair): Promise<void> {
+    const timer = setTimeout(() => {
+      state.pending.delete(qp);
+      this.#emit("error", {
+        error: new Error("Connect timed out"),
+        message:
+          `Cannot accept a queue pair on port ${state.port.portid}: no Connect within ${this.#options.connectTimeout} ms`,
+      });
+      void qp.close().catch(() => {});
+    }, this.#options.connectTimeout);
+    state.pending.set(qp, timer);
+    let capsule;
+    try {
+      capsule = await qp.receive();
+    } catch {
+      state.pending.delete(qp);
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!state.pending.has(qp)) return; // the port closed it meanwhile
+    state.pending.set(qp, undefined);
+    try {
+      if (state.closing || capsule.kind !== "command") await qp.close();
+      else await this.#connect(state, qp, capsule);
+    } catch (e) {
+      this.#emit("error", {
+        error: e,
+        message: `Cannot handle a Connect on port ${state.port.portid}`,
+      });
+      await qp.close().catch(() => {});
+    } finally {
+      state.pending.delete(qp);
+    }
+  }
+
+  /** Answers a Connect with an error and closes the queue pair. */
+  async #reject(
+    state: PortState,
+    qp: QueuePair,
+    sqe: Uint8Array,
+    status: number,
+    attempt: ConnectAttempt,
+    reason: string,
+    ipo?: { data: boolean; offset: number },
+  ): Promise<void> {
+    // The queue pair needs a size for its SQ head accounting, even for this one response.
+    qp.setConnected({ qid: attempt.qid ?? 0, qsize: 2, sqFlowControl: true });
+    const cqe = encodeCqe({
+      cid: sqe[SQE_CID] | (sqe[SQE_CID + 1] << 8),
+      status,
+      dw0: ipo === undefined ? 0 : connectInvalidParameterDw0(ipo.data, ipo.offset),
+    });
+    try {
+      await qp.transmit({ kind: "response", cqe });
+    } catch {
+      // The host is gone already.
+    }
+    this.#emit("connect-rejected", { portid: state.port.portid, ...attempt, status, reason });
+    await qp.close().catch(() => {});
+  }
+
+  async #connect(state: PortState, qp: QueuePair, cmd: CommandCapsule): Promise<void> {
+    const sqe = cmd.sqe;
+    const attempt: ConnectAttempt = { qid: undefined, subnqn: undefined, hostnqn: undefined };
+    const reject = (
+      status: number,
+      reason: string,
+      ipo?: { data: boolean; offset: number },
+    ) => this.#reject(state, qp, sqe, status, attempt, reason, ipo);
+    const valid = qp.validateCommandCapsule(cmd);
+    if (valid !== GenericStatus.SUCCESS) {
+      return reject(statusOf(G, valid, true), "the Connect capsule's SGL is invalid");
+    }
+    // Linux's nvmet_parse_connect_cmd: anything but a Connect is an invalid opcode here.
+    if (sqe[SQE_OPCODE] !== FABRICS_OPCODE || fabricsType(sqe) !== FabricsType.CONNECT) {
+      return reject(INVALID_OPCODE, "the first command on a queue must be a Connect");
+    }
+    const c = decodeConnect(sqe);
+    attempt.qid = c.qid;
+    const params = state.association.params;
+    if (c.recfmt !== CONNECT_RECORD_FORMAT) {
+      return reject(INCOMPATIBLE_FORMAT, `record format ${c.recfmt} is not supported`);
+    }
+    const qsize = c.sqsize + 1;
+    const maxQsize = c.qid === 0 ? params.maxAdminQsize : params.maxIoQsize;
+    if (c.sqsize === 0 || qsize > maxQsize) {
+      return reject(
+        INVALID_PARAMETERS,
+        `queue size ${qsize} is not 2 to ${maxQsize}`,
+        { data: false, offset: CONNECT_SQSIZE },
+      );
+    }
+    if (qp.capsuleDataLength(cmd) !== CONNECT_DATA_SIZE) {
+      return reject(SGL_LENGTH_INVALID, "the Connect data is not 1024 bytes");
+    }
+    const bytes = new Uint8Array(CONNECT_DATA_SIZE);
+    try {
+      await qp.receiveControllerData(cmd, 0, bytes);
+    } catch {
+      await qp.close().catch(() => {});
+      return;
+    }
+    if (state.closing) {
+      await qp.close().catch(() => {});
+      return;
+    }
+    let data;
+    try {
+      data = decodeConnectData(bytes);
+    } catch (e) {
+      if (!(e instanceof ProtocolFieldError)) throw e;
+      return reject(INVALID_PARAMETERS, e.message, { data: true, offset: e.offset });
+    }
+    attempt.subnqn = data.subnqn;
+    attempt.hostnqn = data.hostnqn;
+    if (data.hostid.every((b) => b === 0)) {
+      return reject(INVALID_PARAMETERS, "the host identifier is zero", {
+        data: true,
+        offset: CONNECT_DATA_HOSTID,
+      });
+    }
+    for (
+      const [name, value, offset] of [
+        ["SUBNQN", data.subnqn, CONNECT_DATA_SUBNQN],
+        ["HOSTNQN", data.hostnqn, CONNECT_DATA_HOSTNQN],
+      ] as const
+    ) {
+      if (value.length === 0 || new TextEncoder().encode(value).length > NQN_MAX_LENGTH) {
+        return reject(INVALID_PARAMETERS, `${name} is empty or too long`, { data: true, offset });
+      }
+    }
+    const discovery = data.subnqn === DISCOVERY_NQN;
+    const sub = discovery ? undefined : this.#subsystems.get(data.subnqn);
+    if (!discovery && (sub === undefined || !state.port.exposes(data.subnqn))) {
+      return reject(
+        INVALID_PARAMETERS,
+        `subsystem ${data.subnqn} is not served on port ${state.port.portid}`,
+        { data: true, offset: CONNECT_DATA_SUBNQN },
+      );
+    }
+    if (discovery && c.qid !== 0) {
+      return reject(INVALID_PARAMETERS, "a discovery controller has no I/O queues", {
+        data: false,
+        offset: CONNECT_QID,
+      });
+    }
+    if (sub !== undefined && !sub.isHostAllowed(data.hostnqn)) {
+      return reject(
+        INVALID_HOST,
+        `host ${data.hostnqn} may not connect to ${sub.nqn}`,
+        { data: true, offset: CONNECT_DATA_HOSTNQN },
+      );
+    }
+    // SQ flow control stays on unless the host asks and the port allows (FreeBSD's rule).
+    const sqFlowControl = params.sqFlowControl ||
+      (c.cattr & ConnectAttributes.DISABLE_SQ_FLOW_CONTROL) === 0;
+    const subnqn = sub?.nqn ?? DISCOVERY_NQN;
+    let controllers = this.#controllers.get(subnqn);
+    if (controllers === undefined) {
+      controllers = new Map();
+      this.#controllers.set(subnqn, controllers);
+    }
+
+    if (c.qid === 0) {
+      let cntlid: number | undefined;
+      if (params.dynamicControllerModel) {
+        if (data.cntlid !== CNTLID_DYNAMIC) {
+          return reject(INVALID_PARAMETERS, `CNTLID ${data.cntlid} is not FFFFh (dynamic model)`, {
+            data: true,
+            offset: CONNECT_DATA_CNTLID,
+          });
+        }
+      } else if (data.cntlid !== CNTLID_STATIC_ANY) {
+        if (data.cntlid < CNTLID_MIN || data.cntlid > CNTLID_MAX) {
+          return reject(INVALID_PARAMETERS, `CNTLID ${data.cntlid} is out of range`, {
+            data: true,
+            offset: CONNECT_DATA_CNTLID,
+          });
+        }
+        if (controllers.has(data.cntlid)) {
+          return reject(CONTROLLER_BUSY, `controller ${data.cntlid} is in use`);
+        }
+        cntlid = data.cntlid;
+      }
+      if (cntlid === undefined) {
+        for (let id = CNTLID_MIN; id <= CNTLID_MAX; id++) {
+          if (!controllers.has(id)) {
+            cntlid = id;
+            break;
+          }
+        }
+        if (cntlid === undefined) return reject(CONTROLLER_BUSY, "no controller ID is free");
+      }
+      let kato = c.kato;
+      if (kato === 0 && discovery) kato = this.#options.discoveryKato;
+      if (kato !== 0 && kato < this.#options.minKato) kato = this.#options.minKato;
+      const ctrl = new Controller({
+        cntlid,
+        subsystem: sub,
+        hostnqn: data.hostnqn,
+        hostid: data.hostid,
+        kato,
+        portid: state.port.portid,
+        association: state.association,
+        maxQueues: this.#options.maxQueues,
+        maxTransferSize: this.#options.maxTransferSize,
+        identity: {
+          serial: this.#discoverySerial,
+          model: this.#options.model,
+          firmware: this.#options.firmware,
+        },
+        hooks: this.#hooks,
+      });
+      controllers.set(cntlid, ctrl);
+      state.pending.delete(qp); // the controller owns the queue pair from here
+      qp.setConnected({ qid: 0, qsize, sqFlowControl });
+      ctrl.attachAdmin(qp);
+      this.#emit("controller-created", this.#describe(ctrl));
+      await this.#accepted(qp, sqe, cntlid);
+      return;
+    }
+
+    if (data.cntlid < CNTLID_MIN || data.cntlid > CNTLID_MAX) {
+      return reject(INVALID_PARAMETERS, `CNTLID ${data.cntlid} is not a controller ID`, {
+        data: true,
+        offset: CONNECT_DATA_CNTLID,
+      });
+    }
+    const ctrl = controllers.get(data.cntlid);
+    if (ctrl === undefined || ctrl.destroyed) {
+      return reject(INVALID_PARAMETERS, `controller ${data.cntlid} of ${subnqn} does not exist`, {
+        data: true,
+        offset: CONNECT_DATA_CNTLID,
+      });
+    }
+    if (ctrl.hostnqn !== data.hostnqn) {
+      return reject(INVALID_PARAMETERS, `controller ${data.cntlid} belongs to another host`, {
+        data: true,
+        offset: CONNECT_DATA_HOSTNQN,
+      });
+    }
+    if (!sameBytes(ctrl.hostid, data.hostid)) {
+      return reject(INVALID_PARAMETERS, `controller ${data.cntlid} has another host identifier`, {
+        data: true,
+        offset: CONNECT_DATA_HOSTID,
+      });
+    }
+    switch (ctrl.checkIoQueue(c.qid)) {
+      case "not-ready":
+        return reject(SEQUENCE_ERROR, `controller ${data.cntlid} is not ready`);
+      case "exists":
+        return reject(SEQUENCE_ERROR, `I/O queue ${c.qid} exists already`);
+      case "invalid-qid":
+        return reject(INVALID_PARAMETERS, `I/O queue ID ${c.qid} is out of range`, {
+          data: false,
+          offset: CONNECT_QID,
+        });
+    }
+    state.pending.delete(qp);
+    qp.setConnected({ qid: c.qid, qsize, sqFlowControl });
+    ctrl.attachIo(qp, c.qid);
+    await this.#accepted(qp, sqe, data.cntlid);
+  }
+
+  async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number): Promise<void> {
+    const cqe = new Uint8Array(CQE_SIZE);
+    encodeCqe({
+      cid: sqe[SQE_CID] | (sqe[SQE_CID + 1] << 8),
+      status: SUCCESS,
+      dw0: connectResponseDw0(cntlid),
+    }, cqe);
+    try {
+      await qp.transmit({ kind: "response", cqe });
+    } catch {
+      // The serving loop notices the closed queue pair.
+    }
+  }
+
+  /** The discovery log page a discovery controller's host gets (Fabrics 5.3). */
+  #discoveryLog(ctrl: Controller): Uint8Array {
+    const entries: Partial<DiscoveryLogEntry>[] = [];
+    const own = this.#ports.get(ctrl.portid);
+    // The entry of this discovery controller itself (subtype 3, TP 8013), as Linux 6.1 sends.
+    if (own !== undefined) entries.push(discoveryEntry(own, DISCOVERY_NQN, true));
+    const ports = [...this.#ports.values()].sort((a, b) => a.port.portid - b.port.portid);
+    for (const p of ports) {
+      for (const sub of this.#subsystems.values()) {
+        if (p.port.exposes(sub.nqn) && sub.isHostAllowed(ctrl.hostnqn)) {
+          entries.push(discoveryEntry(p, sub.nqn, false));
+        }
+      }
+    }
+    return encodeDiscoveryLog({ genctr: this.#genctr, recfmt: 0 }, entries);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function discoveryEntry(
+  state: PortState,
+  subnqn: string,
+  current: boolean,
+): Partial<DiscoveryLogEntry> {
+  const port = state.port;
+  const params = state.association.params;
+  const address = port.address;
+  const trtype = port.transport.trtype;
+  let adrfam: number = AddressFamily.IPV4;
+  if (trtype === TransportType.INTRA_HOST) adrfam = AddressFamily.INTRA_HOST;
+  else if (address.adrfam !== undefined) adrfam = address.adrfam;
+  else if (address.traddr.includes(":")) adrfam = AddressFamily.IPV6;
+  return {
+    trtype,
+    adrfam,
+    subtype: current ? SubsystemType.CURRENT_DISCOVERY : SubsystemType.NVME,
+    treq: TransportRequirements.NOT_SPECIFIED |
+      (params.sqFlowControl ? 0 : TransportRequirements.SQ_FLOW_CONTROL_DISABLE),
+    portid: port.portid,
+    cntlid: params.dynamicControllerModel ? CNTLID_DYNAMIC : CNTLID_STATIC_ANY,
+    asqsz: params.maxAdminQsize,
+    eflags: 0,
+    trsvcid: address.trsvcid ?? "",
+    subnqn,
+    traddr: address.traddr,
+  };
+}
