@@ -1030,7 +1030,9 @@ export class Controller {
         cntlid: this.cntlid,
         ver: DISCOVERY_VERSION,
         lpa: LogPageAttributes.EXTENDED_DATA,
-        maxcmd: params.maxAdminQsize,
+        // Not the admin queue size: Linux's host clamps its queue size to MAXCMD and warns
+        // ("sqsize 128 > ctrl maxcmd 32") when it is smaller than its default of 128.
+        maxcmd: params.maxIoQsize,
         sgls,
         oaes: AEC_DISCOVERY_SUPPORTED,
         cntrltype: ControllerType.DISCOVERY,
