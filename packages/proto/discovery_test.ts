@@ -1,13 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   AddressFamily,
   AdminOpcode,
   DISCOVERY_NQN,
   LogPageId,
-  PduFlags,
-  PduType,
   SubsystemType,
   TcpSecurityType,
   TransportRequirements,
@@ -25,85 +22,24 @@ import {
   tcpTsas,
 } from "./discovery.ts";
 import { ProtocolFieldError } from "./errors.ts";
+import { collectCommands, loadStream, streamFile, type Variant } from "./_fixtures.ts";
+import { SQE_CDW10 } from "./sqe.ts";
 
 // ---------------------------------------------------------------------------------------------
-// A test-local walker over the captured NVMe/TCP streams (shared/fixtures/README.md): pairs each
-// CapsuleCmd with the C2HData payload reassembled for its CID.
-
-const FIXTURES = new URL("../../../shared/fixtures/", import.meta.url);
-const CH_PDO = 3;
-const CH_PLEN = 4;
-const CAPSULE_SQE = 8;
-const C2H_CCCID = 8;
-const C2H_DATAO = 12;
-const C2H_DATAL = 16;
-const SQE_CDW10 = 40;
-
-interface Captured {
-  opcode: number;
-  cid: number;
-  cdw10: number;
-  data?: Uint8Array;
-}
-
-function load(name: string): Uint8Array {
-  const b = readFileSync(new URL(name, FIXTURES));
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function* pdus(stream: Uint8Array): Generator<[Uint8Array, DataView]> {
-  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-  for (let at = 0; at < stream.length;) {
-    const plen = view.getUint32(at + CH_PLEN, true);
-    assert.ok(plen >= 8 && at + plen <= stream.length, `PDU at ${at} has PLEN ${plen}`);
-    const pdu = stream.subarray(at, at + plen);
-    yield [pdu, new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength)];
-    at += plen;
-  }
-}
-
-function capture(conn: number, variant = "plain"): Captured[] {
-  const name = `linux-6.1-${variant}.conn${conn}`;
-  const commands: Captured[] = [];
-  const open = new Map<number, { cmd: Captured; pieces: [number, Uint8Array][] }>();
-  for (const [pdu, v] of pdus(load(`${name}.host-to-controller.bin`))) {
-    if (pdu[0] !== PduType.CAPSULE_CMD) continue;
-    const cmd: Captured = {
-      opcode: pdu[CAPSULE_SQE],
-      cid: v.getUint16(CAPSULE_SQE + 2, true),
-      cdw10: v.getUint32(CAPSULE_SQE + SQE_CDW10, true),
-    };
-    assert.ok(!open.has(cmd.cid), `CID ${cmd.cid} reused in ${name}`);
-    commands.push(cmd);
-    open.set(cmd.cid, { cmd, pieces: [] });
-  }
-  for (const [pdu, v] of pdus(load(`${name}.controller-to-host.bin`))) {
-    if (pdu[0] !== PduType.C2H_DATA) continue;
-    const entry = open.get(v.getUint16(C2H_CCCID, true));
-    assert.ok(entry !== undefined, "C2HData for an unknown CID");
-    const pdo = pdu[CH_PDO];
-    entry.pieces.push([
-      v.getUint32(C2H_DATAO, true),
-      pdu.subarray(pdo, pdo + v.getUint32(C2H_DATAL, true)),
-    ]);
-    if ((pdu[1] & PduFlags.LAST_PDU) !== 0) {
-      const data = new Uint8Array(Math.max(...entry.pieces.map(([o, d]) => o + d.length)));
-      for (const [o, d] of entry.pieces) data.set(d, o);
-      entry.cmd.data = data;
-    }
-  }
-  return commands;
-}
+// The captured NVMe/TCP streams (shared/fixtures/README.md), paired by _fixtures.ts.
 
 /** The Discovery log page reads of conn0, in order. */
-function discoveryReads(variant = "plain"): Uint8Array[] {
-  return capture(0, variant)
+function discoveryReads(variant: Variant = "plain"): Uint8Array[] {
+  const h2c = loadStream(streamFile(variant, 0, "host-to-controller"));
+  const c2h = loadStream(streamFile(variant, 0, "controller-to-host"));
+  return collectCommands(h2c, c2h)
+    // LID is the low byte of CDW10
     .filter((c) =>
-      c.opcode === AdminOpcode.GET_LOG_PAGE && (c.cdw10 & 0xff) === LogPageId.DISCOVERY
+      c.opcode === AdminOpcode.GET_LOG_PAGE && c.sqe[SQE_CDW10] === LogPageId.DISCOVERY
     )
     .map((c) => {
-      assert.ok(c.data !== undefined);
-      return c.data;
+      assert.ok(c.c2hData !== undefined);
+      return c.c2hData;
     });
 }
 

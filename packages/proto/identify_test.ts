@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   AdminOpcode,
   CommandSetIdentifier,
@@ -10,11 +9,11 @@ import {
   NsIdType,
   NvmeVersion,
   Oncs,
-  PduFlags,
-  PduType,
   SglSupport,
 } from "./constants.ts";
 import { ProtocolFieldError } from "./errors.ts";
+import { collectCommands, loadStream, streamFile, type Variant } from "./_fixtures.ts";
+import { SQE_CDW10 } from "./sqe.ts";
 import {
   blockSize,
   decodeIdentifyController,
@@ -34,82 +33,17 @@ import {
 } from "./identify.ts";
 
 // ---------------------------------------------------------------------------------------------
-// A test-local walker over the captured NVMe/TCP streams (shared/fixtures/README.md): pairs each
-// CapsuleCmd with the C2HData payload reassembled for its CID.
+// The captured NVMe/TCP streams (shared/fixtures/README.md), paired by _fixtures.ts.
 
-const FIXTURES = new URL("../../../shared/fixtures/", import.meta.url);
-const CH_PDO = 3; // common header: type, flags, hlen, pdo, plen u32 at 4
-const CH_PLEN = 4;
-const CAPSULE_SQE = 8; // the SQE follows the common header
-const C2H_CCCID = 8;
-const C2H_DATAO = 12;
-const C2H_DATAL = 16;
-const SQE_CDW10 = 40;
-
-interface Captured {
-  opcode: number;
-  cid: number;
-  nsid: number;
-  cdw10: number;
-  data?: Uint8Array;
-}
-
-function load(name: string): Uint8Array {
-  const b = readFileSync(new URL(name, FIXTURES));
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function* pdus(stream: Uint8Array): Generator<[Uint8Array, DataView]> {
-  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-  for (let at = 0; at < stream.length;) {
-    const plen = view.getUint32(at + CH_PLEN, true);
-    assert.ok(plen >= 8 && at + plen <= stream.length, `PDU at ${at} has PLEN ${plen}`);
-    const pdu = stream.subarray(at, at + plen);
-    yield [pdu, new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength)];
-    at += plen;
-  }
-}
-
-function capture(conn: number, variant = "plain"): Captured[] {
-  const name = `linux-6.1-${variant}.conn${conn}`;
-  const commands: Captured[] = [];
-  const open = new Map<number, { cmd: Captured; pieces: [number, Uint8Array][] }>();
-  for (const [pdu, v] of pdus(load(`${name}.host-to-controller.bin`))) {
-    if (pdu[0] !== PduType.CAPSULE_CMD) continue;
-    const cmd: Captured = {
-      opcode: pdu[CAPSULE_SQE],
-      cid: v.getUint16(CAPSULE_SQE + 2, true),
-      nsid: v.getUint32(CAPSULE_SQE + 4, true),
-      cdw10: v.getUint32(CAPSULE_SQE + SQE_CDW10, true),
-    };
-    assert.ok(!open.has(cmd.cid), `CID ${cmd.cid} reused in ${name}`);
-    commands.push(cmd);
-    open.set(cmd.cid, { cmd, pieces: [] });
-  }
-  for (const [pdu, v] of pdus(load(`${name}.controller-to-host.bin`))) {
-    if (pdu[0] !== PduType.C2H_DATA) continue;
-    const entry = open.get(v.getUint16(C2H_CCCID, true));
-    assert.ok(entry !== undefined, "C2HData for an unknown CID");
-    const datao = v.getUint32(C2H_DATAO, true);
-    const datal = v.getUint32(C2H_DATAL, true);
-    const pdo = pdu[CH_PDO];
-    entry.pieces.push([datao, pdu.subarray(pdo, pdo + datal)]);
-    if ((pdu[1] & PduFlags.LAST_PDU) !== 0) {
-      const length = Math.max(...entry.pieces.map(([o, d]) => o + d.length));
-      const data = new Uint8Array(length);
-      for (const [o, d] of entry.pieces) data.set(d, o);
-      entry.cmd.data = data;
-    }
-  }
-  return commands;
-}
-
-function identifyData(conn: number, cns: number, variant = "plain"): Uint8Array[] {
-  return capture(conn, variant)
-    .filter((c) => c.opcode === AdminOpcode.IDENTIFY && (c.cdw10 & 0xff) === cns)
+function identifyData(conn: number, cns: number, variant: Variant = "plain"): Uint8Array[] {
+  const h2c = loadStream(streamFile(variant, conn, "host-to-controller"));
+  const c2h = loadStream(streamFile(variant, conn, "controller-to-host"));
+  return collectCommands(h2c, c2h)
+    // CNS is the low byte of CDW10
+    .filter((c) => c.opcode === AdminOpcode.IDENTIFY && c.sqe[SQE_CDW10] === cns)
     .map((c) => {
-      assert.ok(c.data !== undefined, `Identify CNS ${cns} CID ${c.cid} has no data`);
-      return c.data;
+      assert.ok(c.c2hData !== undefined, `Identify CNS ${cns} CID ${c.cid} has no data`);
+      return c.c2hData;
     });
 }
 

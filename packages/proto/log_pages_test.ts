@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   AdminOpcode,
   CommandEffects,
@@ -8,8 +7,6 @@ import {
   LogPageId,
   NSID_BROADCAST,
   NvmOpcode,
-  PduFlags,
-  PduType,
   TransportType,
 } from "./constants.ts";
 import { ProtocolFieldError } from "./errors.ts";
@@ -36,78 +33,22 @@ import {
   type SmartLog,
   SmartLogOffset,
 } from "./log_pages.ts";
+import { collectCommands, type CollectedCommand, loadStream, streamFile } from "./_fixtures.ts";
 
 // ---------------------------------------------------------------------------------------------
-// A test-local walker over the captured NVMe/TCP streams (shared/fixtures/README.md): pairs each
-// CapsuleCmd's SQE with the C2HData payload reassembled for its CID.
+// The captured NVMe/TCP streams (shared/fixtures/README.md), paired by _fixtures.ts.
 
-const FIXTURES = new URL("../../../shared/fixtures/", import.meta.url);
-const CH_PDO = 3;
-const CH_PLEN = 4;
-const CAPSULE_SQE = 8;
-const SQE_BYTES = 64;
-const C2H_CCCID = 8;
-const C2H_DATAO = 12;
-const C2H_DATAL = 16;
-
-interface Captured {
-  sqe: Uint8Array;
-  opcode: number;
-  cid: number;
-  data?: Uint8Array;
+function capture(conn: number): CollectedCommand[] {
+  const h2c = loadStream(streamFile("plain", conn, "host-to-controller"));
+  const c2h = loadStream(streamFile("plain", conn, "controller-to-host"));
+  return collectCommands(h2c, c2h);
 }
 
-function load(name: string): Uint8Array {
-  const b = readFileSync(new URL(name, FIXTURES));
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function* pdus(stream: Uint8Array): Generator<[Uint8Array, DataView]> {
-  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-  for (let at = 0; at < stream.length;) {
-    const plen = view.getUint32(at + CH_PLEN, true);
-    assert.ok(plen >= 8 && at + plen <= stream.length, `PDU at ${at} has PLEN ${plen}`);
-    const pdu = stream.subarray(at, at + plen);
-    yield [pdu, new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength)];
-    at += plen;
-  }
-}
-
-function capture(conn: number): Captured[] {
-  const name = `linux-6.1-plain.conn${conn}`;
-  const commands: Captured[] = [];
-  const open = new Map<number, { cmd: Captured; pieces: [number, Uint8Array][] }>();
-  for (const [pdu, v] of pdus(load(`${name}.host-to-controller.bin`))) {
-    if (pdu[0] !== PduType.CAPSULE_CMD) continue;
-    const sqe = pdu.slice(CAPSULE_SQE, CAPSULE_SQE + SQE_BYTES);
-    const cmd: Captured = { sqe, opcode: sqe[0], cid: v.getUint16(CAPSULE_SQE + 2, true) };
-    assert.ok(!open.has(cmd.cid), `CID ${cmd.cid} reused in ${name}`);
-    commands.push(cmd);
-    open.set(cmd.cid, { cmd, pieces: [] });
-  }
-  for (const [pdu, v] of pdus(load(`${name}.controller-to-host.bin`))) {
-    if (pdu[0] !== PduType.C2H_DATA) continue;
-    const entry = open.get(v.getUint16(C2H_CCCID, true));
-    assert.ok(entry !== undefined, "C2HData for an unknown CID");
-    const pdo = pdu[CH_PDO];
-    entry.pieces.push([
-      v.getUint32(C2H_DATAO, true),
-      pdu.subarray(pdo, pdo + v.getUint32(C2H_DATAL, true)),
-    ]);
-    if ((pdu[1] & PduFlags.LAST_PDU) !== 0) {
-      const data = new Uint8Array(Math.max(...entry.pieces.map(([o, d]) => o + d.length)));
-      for (const [o, d] of entry.pieces) data.set(d, o);
-      entry.cmd.data = data;
-    }
-  }
-  return commands;
-}
-
-/** Get Log Page commands of an admin queue capture, decoded, with their data. */
+/** Get Log Page commands of an admin queue capture, decoded, with their C2HData as `data`. */
 function logReads(conn: number, lid: number) {
   return capture(conn)
     .filter((c) => c.opcode === AdminOpcode.GET_LOG_PAGE)
-    .map((c) => ({ ...c, f: decodeGetLogPage(c.sqe) }))
+    .map((c) => ({ ...c, data: c.c2hData, f: decodeGetLogPage(c.sqe) }))
     .filter((c) => c.f.lid === lid);
 }
 
