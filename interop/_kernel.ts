@@ -105,20 +105,24 @@ export const REPO_DIR: string = new URL("../", import.meta.url).pathname;
  */
 export async function startOurTarget(args: string[]): Promise<OurTarget> {
   const port = await freePort();
-  const child = spawn(
-    Deno.execPath(),
-    ["run", "-A", `${REPO_DIR}examples/target.ts`, "--listen", `127.0.0.1:${port}`, ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  // Deno.Command rather than node:child_process: the latter reports a child that exited on
+  // its own after SIGTERM as killed by the signal.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_DIR}examples/target.ts`, "--listen", `127.0.0.1:${port}`, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
   let text = "";
   const waiters: (() => void)[] = [];
-  const onData = (d: Uint8Array) => {
-    text += new TextDecoder().decode(d);
-    for (const w of waiters.splice(0)) w();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      for (const w of waiters.splice(0)) w();
+    }
   };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
   const target: OurTarget = {
     port,
     output: () => text,
@@ -138,22 +142,36 @@ export async function startOurTarget(args: string[]): Promise<OurTarget> {
       }
     },
     stop: async () => {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const code = await Promise.race([
-        exited,
-        new Promise<number>((resolve) => {
+      const status = await Promise.race([
+        child.status,
+        new Promise<Deno.CommandStatus>((resolve) => {
           timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            resolve(-9);
+            try {
+              child.kill("SIGKILL");
+            } catch {
+              // already gone
+            }
+            resolve(child.status);
           }, 10_000);
         }),
       ]);
       clearTimeout(timer);
-      return code;
+      await pumps;
+      return status.code;
     },
   };
-  await target.waitFor(/listening on tcp/, 30_000);
+  try {
+    await target.waitFor(/listening on tcp/, 30_000);
+  } catch (e) {
+    await target.stop();
+    throw e;
+  }
   return target;
 }
 
@@ -195,6 +213,6 @@ export function runKernelHost(
 /** The guest's nvme kernel log lines that report a problem. */
 export function nvmeErrors(stderr: string): string[] {
   return stderr.split("\n").filter((l) =>
-    /\] nvme/.test(l) && /error|fail|timeout|reset|reconnect|I\/O|abort|invalid/i.test(l)
+    /\] nvme/.test(l) && /error|fail|timeout|reset|reconnect|abort|invalid/i.test(l)
   );
 }
