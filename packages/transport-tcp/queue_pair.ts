@@ -15,6 +15,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import {
   CAPSULE_CMD_SQE,
   CAPSULE_RESP_CQE,
@@ -100,6 +101,11 @@ const MAX_TX_DATA = 256 * 1024;
 /** Data up to this size is copied into the staging buffer rather than queued by reference. */
 const COPY_DATA_LIMIT = 2048;
 const STAGE_SIZE = 64 * 1024;
+/** Received SQEs, CQEs and small in-capsule data are copied out into slabs of this size. */
+const SLAB_SIZE = 4096;
+/** In-capsule data above this size gets its own buffer rather than a slab slice. */
+const SLAB_TAKE_LIMIT = SLAB_SIZE / 4;
+const EMPTY = new Uint8Array(0);
 const TTAG_LIMIT = 0xffff;
 const DATA_TRANSFER_ERROR = statusOf(
   StatusCodeType.GENERIC,
@@ -217,6 +223,10 @@ export class TcpQueuePair extends BaseQueuePair {
   readonly #r2t: R2t = { type: PduType.R2T, cccid: 0, ttag: 0, r2to: 0, r2tl: 0 };
   readonly #digest = new Uint8Array(PDU_DIGEST_SIZE);
   readonly #digestView = new DataView(this.#digest.buffer);
+  // Receive slab: capsules handed to the consumer are views into it (one ArrayBuffer per
+  // SLAB_SIZE bytes instead of one per capsule; ArrayBuffer allocation costs ~0.3 us in V8).
+  #slab = new Uint8Array(SLAB_SIZE);
+  #slabUsed = 0;
 
   // Host state.
   readonly #commands = new Map<number, HostCommand>();
@@ -383,7 +393,7 @@ export class TcpQueuePair extends BaseQueuePair {
     }
     if (!this.#flushQueued && !this.#writing) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#write());
+      setImmediate(() => this.#write());
     }
     return this.#batch;
   }
@@ -704,17 +714,40 @@ export class TcpQueuePair extends BaseQueuePair {
     return this.#digestView.getUint32(0, true) === crc32c(data);
   }
 
+  /** `n` fresh bytes for the consumer: a slab slice, or their own buffer when large. */
+  #take(n: number): Uint8Array {
+    if (n > SLAB_TAKE_LIMIT) return new Uint8Array(n);
+    if (this.#slabUsed + n > SLAB_SIZE) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    const out = this.#slab.subarray(this.#slabUsed, this.#slabUsed + n);
+    this.#slabUsed += (n + 7) & ~7;
+    return out;
+  }
+
+  /** Copies `n` received bytes at `at` out of the receive buffer. */
+  #copyOut(at: number, n: number): Uint8Array {
+    const out = this.#take(n);
+    out.set(this.#reader.buf.subarray(at, at + n));
+    return out;
+  }
+
   #onCapsuleResp(headerLength: number): boolean {
     const r = this.#reader;
     const at = r.start + CAPSULE_RESP_CQE;
-    const cqe = r.buf.slice(at, at + CQE_SIZE);
+    const cqe = this.#copyOut(at, CQE_SIZE);
     r.start += headerLength;
     const cid = r.view.getUint16(at + CQE_CID, true);
     const cmd = this.#commands.get(cid);
     if (cmd !== undefined) {
       this.#commands.delete(cid);
       if (cmd.digestError) {
-        new DataView(cqe.buffer).setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
+        new DataView(cqe.buffer, cqe.byteOffset, CQE_SIZE).setUint16(
+          CQE_STATUS,
+          DATA_TRANSFER_ERROR,
+          true,
+        );
       }
     }
     this._deliver({ kind: "response", cqe });
@@ -767,8 +800,9 @@ export class TcpQueuePair extends BaseQueuePair {
     if ((flags & PduFlags.SUCCESS) !== 0) {
       // The controller completed the command without a CapsuleResp: make its CQE.
       this.#commands.delete(cid);
-      const cqe = new Uint8Array(CQE_SIZE);
-      const cv = new DataView(cqe.buffer);
+      const cqe = this.#take(CQE_SIZE);
+      cqe.fill(0);
+      const cv = new DataView(cqe.buffer, cqe.byteOffset, CQE_SIZE);
       cv.setUint16(CQE_CID, cid, true);
       cv.setUint16(CQE_SQID, this.qid ?? 0, true);
       if (cmd!.digestError) cv.setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
@@ -850,9 +884,9 @@ export class TcpQueuePair extends BaseQueuePair {
       );
     }
     const at = r.start + CAPSULE_CMD_SQE;
-    const sqe = r.buf.slice(at, at + SQE_SIZE);
+    const sqe = this.#copyOut(at, SQE_SIZE);
     r.start += headerLength;
-    const icd = new Uint8Array(dataLength);
+    const icd = dataLength === 0 ? EMPTY : this.#take(dataLength);
     if (dataLength > 0) {
       await r.readInto(icd);
       if (!(await this.#checkDataDigest(icd))) {

@@ -23,6 +23,12 @@ import {
 } from "@nvmf/proto";
 import type { DataDirection } from "./capsule.ts";
 
+// Byte access rather than a DataView per call: a DataView is an allocation, and these run per
+// command on both sides.
+function u32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
 /** SGL identifier byte of an in-capsule data descriptor (Data Block, subtype Offset). */
 export const SGL_ID_IN_CAPSULE = (SglType.DATA_BLOCK << 4) | SglSubtype.OFFSET;
 /** SGL identifier byte of a transport data descriptor (Transport Data Block). */
@@ -56,14 +62,17 @@ export function prepareCommandSgl(
   direction: DataDirection | undefined,
   maxInCapsuleData: number,
 ): boolean {
-  const view = new DataView(sqe.buffer, sqe.byteOffset, sqe.byteLength);
   sqe[SQE_FLAGS] = (sqe[SQE_FLAGS] & ~(SqeFlagsBits.PSDT_MASK << SqeFlagsBits.PSDT_SHIFT)) |
     (Psdt.SGL_MPTR_CONTIGUOUS << SqeFlagsBits.PSDT_SHIFT);
   const inCapsule = length > 0 && direction === "host-to-controller" &&
     length <= maxInCapsuleData;
-  view.setBigUint64(SQE_DPTR + SGL_ADDRESS, 0n, true);
-  view.setUint32(SQE_DPTR + SGL_LENGTH, length, true);
-  sqe.fill(0, SQE_DPTR + SGL_RESERVED, SQE_DPTR + SGL_IDENTIFIER);
+  const d = SQE_DPTR;
+  for (let i = d + SGL_ADDRESS; i < d + SGL_LENGTH; i++) sqe[i] = 0;
+  sqe[d + SGL_LENGTH] = length;
+  sqe[d + SGL_LENGTH + 1] = length >>> 8;
+  sqe[d + SGL_LENGTH + 2] = length >>> 16;
+  sqe[d + SGL_LENGTH + 3] = length >>> 24;
+  for (let i = d + SGL_RESERVED; i < d + SGL_IDENTIFIER; i++) sqe[i] = 0;
   sqe[SQE_DPTR + SGL_IDENTIFIER] = inCapsule ? SGL_ID_IN_CAPSULE : SGL_ID_TRANSPORT;
   return inCapsule;
 }
@@ -88,9 +97,8 @@ export function prepareCommandSgl(
  * ```
  */
 export function validateCommandSgl(sqe: Uint8Array, inCapsuleLength: number): number {
-  const view = new DataView(sqe.buffer, sqe.byteOffset, sqe.byteLength);
   const id = sqe[SQE_DPTR + SGL_IDENTIFIER];
-  const length = view.getUint32(SQE_DPTR + SGL_LENGTH, true);
+  const length = u32(sqe, SQE_DPTR + SGL_LENGTH);
   if (id === SGL_ID_IN_CAPSULE) {
     if (length !== inCapsuleLength) return GenericStatus.DATA_SGL_LENGTH_INVALID;
   } else if (id === SGL_ID_TRANSPORT) {
@@ -98,7 +106,7 @@ export function validateCommandSgl(sqe: Uint8Array, inCapsuleLength: number): nu
   } else {
     return GenericStatus.SGL_DESCRIPTOR_TYPE_INVALID;
   }
-  if (view.getBigUint64(SQE_DPTR + SGL_ADDRESS, true) !== 0n) {
+  if (u32(sqe, SQE_DPTR + SGL_ADDRESS) !== 0 || u32(sqe, SQE_DPTR + SGL_ADDRESS + 4) !== 0) {
     return GenericStatus.SGL_OFFSET_INVALID;
   }
   return GenericStatus.SUCCESS;
@@ -119,10 +127,7 @@ export function validateCommandSgl(sqe: Uint8Array, inCapsuleLength: number): nu
  * ```
  */
 export function commandSglLength(sqe: Uint8Array): number {
-  return new DataView(sqe.buffer, sqe.byteOffset, sqe.byteLength).getUint32(
-    SQE_DPTR + SGL_LENGTH,
-    true,
-  );
+  return u32(sqe, SQE_DPTR + SGL_LENGTH);
 }
 
 /**
