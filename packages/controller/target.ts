@@ -45,6 +45,7 @@ import {
   ProtocolFieldError,
   SQE_CID,
   SQE_OPCODE,
+  SQE_SIZE,
   StatusCodeType,
   statusOf,
   SubsystemType,
@@ -64,6 +65,9 @@ import {
 } from "@nvmf/transport";
 import { Controller, type ControllerHooks } from "./controller.ts";
 import { Subsystem, type SubsystemListener, type SubsystemOptions } from "./subsystem.ts";
+
+// The types of @nvmf/transport this module's API uses, so that its documentation is complete.
+export type * from "@nvmf/transport";
 
 /** Options of a {@linkcode Target}; every field has a default. */
 export interface TargetOptions {
@@ -101,6 +105,13 @@ export interface ListenOptions {
   associationParams?: Partial<AssociationParams>;
   /** Port ID (PORTID in the discovery log); default the lowest free one from 1. */
   portid?: number;
+  /**
+   * False opens no listener: the port's queue pairs come from an acceptor elsewhere, through
+   * {@linkcode Target.adoptQueuePair} (a handoff, as FreeBSD's ctld hands queue pairs to the
+   * kernel target's ports), and `address` is where hosts reach that acceptor (what the
+   * discovery log says). Default true.
+   */
+  accept?: boolean;
 }
 
 /** A controller in the target's events. */
@@ -193,6 +204,31 @@ interface PortState {
   readonly pending: Map<QueuePair, ReturnType<typeof setTimeout> | undefined>;
   closing: boolean;
   accepting: Promise<void>;
+}
+
+/** The listener of a port that accepts nothing itself (`accept: false`). */
+class NoListener implements Listener {
+  readonly address: TransportAddress;
+  #closed = false;
+  #waiters: ((error: Error) => void)[] = [];
+
+  constructor(address: TransportAddress) {
+    this.address = { ...address };
+  }
+
+  accept(): Promise<QueuePair> {
+    if (this.#closed) {
+      return Promise.reject(new QueuePairClosedError("Cannot accept: the port is closed"));
+    }
+    return new Promise((_, reject) => this.#waiters.push(reject));
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    const error = new QueuePairClosedError("Cannot accept: the port is closed");
+    for (const reject of this.#waiters.splice(0)) reject(error);
+    return Promise.resolve();
+  }
 }
 
 function randomHex(length: number): string {
@@ -483,7 +519,9 @@ export class Target {
       ...options.associationParams,
       tcp: { ...this.#associationParams.tcp, ...options.associationParams?.tcp } as never,
     });
-    const listener = await t.listen(association, address);
+    const listener = options.accept === false
+      ? new NoListener(address)
+      : await t.listen(association, address);
     let portid = options.portid ?? 1;
     while (this.#ports.has(portid)) portid++;
     const subsystems = options.subsystems === undefined ? undefined : [...options.subsystems];
@@ -717,7 +755,64 @@ export class Target {
     await qp.close().catch(() => {});
   }
 
-  async #connect(state: PortState, qp: QueuePair, cmd: CommandCapsule): Promise<void> {
+  /**
+   * Serves a queue pair accepted and set up elsewhere, whose Connect command and data were
+   * read there and not answered — a handoff, as FreeBSD's `nvmf_handoff_controller_qpair()`
+   * passes one to the kernel target, which answers the Connect. The Connect goes through the
+   * same checks as on a port's own queue pairs: an admin queue Connect creates a controller, an
+   * I/O queue Connect joins one; a refusal is answered and closes the queue pair. The queue pair
+   * must belong to the association of a port of this target (for a TCP queue pair: made with
+   * `port.association`); `@nvmf/handoff`'s `adoptControllerQpair()` makes one from a record.
+   *
+   * @param qp The controller queue pair, continuing at the SQ head the handoff recorded.
+   * @param connect The 64-byte Connect command.
+   * @param data The 1024 bytes of Connect data.
+   * @returns Settles once the Connect is answered.
+   * @throws {RangeError} When the queue pair belongs to no port of this target, or `connect` or
+   * `data` has the wrong size.
+   * @throws {TypeError} When the target is closed or `qp` is a host queue pair.
+   */
+  async adoptQueuePair(qp: QueuePair, connect: Uint8Array, data: Uint8Array): Promise<void> {
+    this.#checkOpen("adopt a queue pair");
+    if (!qp.controller) throw new TypeError("Cannot adopt a host queue pair");
+    const state = [...this.#ports.values()].find((p) => p.association === qp.association);
+    if (state === undefined || state.closing) {
+      throw new RangeError(
+        "Cannot adopt the queue pair: it belongs to the association of no open port of this target",
+      );
+    }
+    if (connect.length !== SQE_SIZE || data.length !== CONNECT_DATA_SIZE) {
+      throw new RangeError(
+        `Cannot adopt the queue pair: the Connect is ${connect.length} bytes with ${data.length} of data, not ${SQE_SIZE} and ${CONNECT_DATA_SIZE}`,
+      );
+    }
+    const cmd: CommandCapsule = {
+      kind: "command",
+      sqe: connect.slice(),
+      data: undefined,
+      direction: undefined,
+    };
+    try {
+      await this.#connect(state, qp, cmd, data.slice());
+    } catch (e) {
+      this.#emit("error", {
+        error: e,
+        message: `Cannot handle an adopted Connect on port ${state.port.portid}`,
+      });
+      await qp.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Handles a Connect: `given` is its data when it was read before (an adopted queue pair),
+   * else it is read from `qp`.
+   */
+  async #connect(
+    state: PortState,
+    qp: QueuePair,
+    cmd: CommandCapsule,
+    given?: Uint8Array,
+  ): Promise<void> {
     const sqe = cmd.sqe;
     const attempt: ConnectAttempt = { qid: undefined, subnqn: undefined, hostnqn: undefined };
     const reject = (
@@ -725,7 +820,8 @@ export class Target {
       reason: string,
       ipo?: { data: boolean; offset: number },
     ) => this.#reject(state, qp, sqe, status, attempt, reason, ipo);
-    const valid = qp.validateCommandCapsule(cmd);
+    // An adopted Connect's capsule was checked where it was received.
+    const valid = given === undefined ? qp.validateCommandCapsule(cmd) : GenericStatus.SUCCESS;
     if (valid !== GenericStatus.SUCCESS) {
       return reject(statusOf(G, valid, true), "the Connect capsule's SGL is invalid");
     }
@@ -748,12 +844,12 @@ export class Target {
         { data: false, offset: CONNECT_SQSIZE },
       );
     }
-    if (qp.capsuleDataLength(cmd) !== CONNECT_DATA_SIZE) {
+    if ((given?.length ?? qp.capsuleDataLength(cmd)) !== CONNECT_DATA_SIZE) {
       return reject(SGL_LENGTH_INVALID, "the Connect data is not 1024 bytes");
     }
-    const bytes = new Uint8Array(CONNECT_DATA_SIZE);
+    const bytes = given ?? new Uint8Array(CONNECT_DATA_SIZE);
     try {
-      await qp.receiveControllerData(cmd, 0, bytes);
+      if (given === undefined) await qp.receiveControllerData(cmd, 0, bytes);
     } catch {
       await qp.close().catch(() => {});
       return;

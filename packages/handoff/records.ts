@@ -178,6 +178,10 @@ function optNumber(name: string, value: number | undefined): NvPair[] {
   return value === undefined ? [] : [nvNumber(name, value)];
 }
 
+function optBool(name: string, value: boolean | undefined): NvPair[] {
+  return value === undefined ? [] : [nvBool(name, value)];
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -212,6 +216,11 @@ const hexString = (): z.ZodType<string> =>
 /**
  * A queue pair handed to the kernel: the transport-independent fields of
  * `nvmf_kernel_handoff_params()` and the TCP fields of `tcp_kernel_handoff_params()`.
+ *
+ * The TCP fields are present exactly when the list belongs to a TCP association (trtype 3, the
+ * only transport FreeBSD's kernel takes). This package also accepts the intra-host transport
+ * (trtype 254, `@nvmf/transport-loopback`), whose lists carry only the transport-independent
+ * fields, so that an association of any of our transports can be recorded.
  */
 export interface QpairHandoff {
   /** `admin`: the admin queue (QID 0). */
@@ -224,23 +233,44 @@ export interface QpairHandoff {
   sqhd: number;
   /** `sqtail`: the submission queue tail, below `qsize`; host side only. */
   sqtail?: number;
-  /** `fd`: the connected TCP socket's descriptor in the handing process. */
-  fd: number;
-  /** `rxpda`: alignment of received PDU data in bytes, (our PDA + 1) * 4. */
-  rxpda: number;
-  /** `txpda`: alignment of transmitted PDU data in bytes, (the peer's PDA + 1) * 4. */
-  txpda: number;
-  /** `header_digests`: header digests are on. */
-  headerDigests: boolean;
-  /** `data_digests`: data digests are on. */
-  dataDigests: boolean;
-  /** `maxr2t`: MAXR2T, outstanding R2Ts per command, 0's based. */
-  maxr2t: number;
-  /** `maxh2cdata`: MAXH2CDATA, the controller's limit on H2CData PDU data. */
-  maxh2cdata: number;
-  /** `max_icd`: largest in-capsule data the host sends; libnvmf's controller side sends 0. */
-  maxIcd: number;
+  /**
+   * `fd` (TCP): the connected socket. In FreeBSD a descriptor of the handing process; here the
+   * index of the connection in the array handed over beside the nvlist, as libnv's
+   * `nvlist_send()` numbers the descriptors it passes.
+   */
+  fd?: number;
+  /** `rxpda` (TCP): alignment of received PDU data in bytes, (our PDA + 1) * 4. */
+  rxpda?: number;
+  /** `txpda` (TCP): alignment of transmitted PDU data in bytes, (the peer's PDA + 1) * 4. */
+  txpda?: number;
+  /** `header_digests` (TCP): header digests are on. */
+  headerDigests?: boolean;
+  /** `data_digests` (TCP): data digests are on. */
+  dataDigests?: boolean;
+  /** `maxr2t` (TCP): MAXR2T, outstanding R2Ts per command, 0's based. */
+  maxr2t?: number;
+  /** `maxh2cdata` (TCP): MAXH2CDATA, the controller's limit on H2CData PDU data. */
+  maxh2cdata?: number;
+  /** `max_icd` (TCP): largest in-capsule data the host sends; libnvmf's controller side sends 0. */
+  maxIcd?: number;
 }
+
+/** The transport types a record may name: TCP (FreeBSD's) and intra-host (ours). */
+const TRTYPES: readonly number[] = [TransportType.TCP, TransportType.INTRA_HOST];
+const TRTYPE_MESSAGE =
+  `must be ${TransportType.TCP} (TCP) or ${TransportType.INTRA_HOST} (intra-host)`;
+
+/** The TCP fields of a qpair list, in libnvmf's order. */
+const TCP_FIELDS = [
+  "fd",
+  "rxpda",
+  "txpda",
+  "headerDigests",
+  "dataDigests",
+  "maxr2t",
+  "maxh2cdata",
+  "maxIcd",
+] as const;
 
 const qpairObject = z.object({
   admin: z.boolean(),
@@ -248,80 +278,97 @@ const qpairObject = z.object({
   qsize: u32(),
   sqhd: uint(0xffff, " (libnvmf keeps it in a uint16_t)"),
   sqtail: uint(0xffff, " (libnvmf keeps it in a uint16_t)").optional(),
-  fd: uint(FD_MAX, " (a descriptor is an int)"),
-  rxpda: uint(PDA_ALIGNMENT_MAX, ", (PDA + 1) * 4 bytes (TCP 3.6.2.2)"),
-  txpda: uint(PDA_ALIGNMENT_MAX, ", (PDA + 1) * 4 bytes (TCP 3.6.2.2)"),
-  headerDigests: z.boolean(),
-  dataDigests: z.boolean(),
-  maxr2t: u32(),
-  maxh2cdata: u32(),
-  maxIcd: u32(),
+  fd: uint(FD_MAX, " (a descriptor is an int)").optional(),
+  rxpda: uint(PDA_ALIGNMENT_MAX, ", (PDA + 1) * 4 bytes (TCP 3.6.2.2)").optional(),
+  txpda: uint(PDA_ALIGNMENT_MAX, ", (PDA + 1) * 4 bytes (TCP 3.6.2.2)").optional(),
+  headerDigests: z.boolean().optional(),
+  dataDigests: z.boolean().optional(),
+  maxr2t: u32().optional(),
+  maxh2cdata: u32().optional(),
+  maxIcd: u32().optional(),
 });
 
-function qpairSchema(side: HandoffSide): z.ZodType<QpairHandoff> {
-  return qpairObject.superRefine((q, ctx) => {
-    // nvmf_validate_qpair_nvlist()
-    const [min, max] = q.admin
-      ? [ADMIN_QUEUE_MIN_ENTRIES, ADMIN_QUEUE_MAX_ENTRIES]
-      : [IO_QUEUE_MIN_ENTRIES, IO_QUEUE_MAX_ENTRIES];
-    if (q.qsize < min || q.qsize > max) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["qsize"],
-        message: `${q.qsize} is outside ${min} to ${max} for ${
-          q.admin ? "an admin" : "an I/O"
-        } queue`,
-      });
-      return;
-    }
-    if (q.sqhd > q.qsize - 1) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["sqhd"],
-        message: `${q.sqhd} is not below qsize ${q.qsize}`,
-      });
-    }
-    if (side === "host") {
-      if (q.sqtail === undefined) {
-        ctx.addIssue({ code: "custom", path: ["sqtail"], message: "missing on the host side" });
-      } else if (q.sqtail > q.qsize - 1) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["sqtail"],
-          message: `${q.sqtail} is not below qsize ${q.qsize}`,
-        });
-      }
-    } else if (q.sqtail !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["sqtail"],
-        message: "is host only (libnvmf's controller side does not send it)",
-      });
+/**
+ * Adds the issues of one qpair record under `at`: the kernel's `nvmf_validate_qpair_nvlist()`
+ * rules, the side's `sqtail` rule and the transport's fields. Returns whether it found any.
+ */
+function qpairIssues(
+  q: QpairHandoff,
+  side: HandoffSide,
+  trtype: number,
+  ctx: z.RefinementCtx,
+  at: (string | number)[],
+): boolean {
+  let found = false;
+  const add = (field: string, message: string) => {
+    issue(ctx, [...at, field], message);
+    found = true;
+  };
+  // nvmf_validate_qpair_nvlist()
+  const [min, max] = q.admin
+    ? [ADMIN_QUEUE_MIN_ENTRIES, ADMIN_QUEUE_MAX_ENTRIES]
+    : [IO_QUEUE_MIN_ENTRIES, IO_QUEUE_MAX_ENTRIES];
+  if (q.qsize < min || q.qsize > max) {
+    add(
+      "qsize",
+      `${q.qsize} is outside ${min} to ${max} for ${q.admin ? "an admin" : "an I/O"} queue`,
+    );
+    return found;
+  }
+  if (q.sqhd > q.qsize - 1) add("sqhd", `${q.sqhd} is not below qsize ${q.qsize}`);
+  if (side === "host") {
+    if (q.sqtail === undefined) add("sqtail", "missing on the host side");
+    else if (q.sqtail > q.qsize - 1) add("sqtail", `${q.sqtail} is not below qsize ${q.qsize}`);
+  } else if (q.sqtail !== undefined) {
+    add("sqtail", "is host only (libnvmf's controller side does not send it)");
+  }
+  if (trtype === TransportType.TCP) {
+    for (const f of TCP_FIELDS) {
+      if (q[f] === undefined) add(f, "missing from a TCP qpair list");
     }
     // 7.4.10.3 (NVMe-oF 1.1; TCP 3.6.2.3): libnvmf refuses anything else in ICResp/its params.
-    if (q.maxh2cdata < TCP_MAXH2CDATA_MIN || q.maxh2cdata % 4 !== 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["maxh2cdata"],
-        message: `${q.maxh2cdata} is not a multiple of 4 of at least ${TCP_MAXH2CDATA_MIN}`,
-      });
+    const m = q.maxh2cdata;
+    if (m !== undefined && (m < TCP_MAXH2CDATA_MIN || m % 4 !== 0)) {
+      add("maxh2cdata", `${m} is not a multiple of 4 of at least ${TCP_MAXH2CDATA_MIN}`);
     }
+  } else if (trtype === TransportType.INTRA_HOST) {
+    for (const f of TCP_FIELDS) {
+      if (q[f] !== undefined) add(f, `is TCP only (trtype ${trtype} lists have none)`);
+    }
+  }
+  return found;
+}
+
+function qpairSchema(side: HandoffSide, trtype: number): z.ZodType<QpairHandoff> {
+  return qpairObject.superRefine((q, ctx) => {
+    qpairIssues(q, side, trtype, ctx, []);
   });
 }
 
-const hostQpair = qpairSchema("host");
-/** Schema of a host-side {@linkcode QpairHandoff}: `sqtail` required. */
-export const HostQpairHandoffSchema: RecordSchema<QpairHandoff> = hostQpair;
-const controllerQpair = qpairSchema("controller");
-/** Schema of a controller-side {@linkcode QpairHandoff}: no `sqtail`. */
-export const ControllerQpairHandoffSchema: RecordSchema<QpairHandoff> = controllerQpair;
+const QPAIR_SCHEMAS: Record<string, z.ZodType<QpairHandoff>> = {};
+for (const side of ["host", "controller"] as const) {
+  for (const trtype of TRTYPES) QPAIR_SCHEMAS[`${side}${trtype}`] = qpairSchema(side, trtype);
+}
 
-function qpairCheck(record: unknown, side: HandoffSide, where = ""): QpairHandoff {
-  return check(
-    side === "host" ? HostQpairHandoffSchema : ControllerQpairHandoffSchema,
-    record,
-    where,
-  );
+/** Schema of a host-side TCP {@linkcode QpairHandoff}: `sqtail` and the TCP fields required. */
+export const HostQpairHandoffSchema: RecordSchema<QpairHandoff> =
+  QPAIR_SCHEMAS[`host${TransportType.TCP}`];
+/** Schema of a controller-side TCP {@linkcode QpairHandoff}: no `sqtail`, the TCP fields required. */
+export const ControllerQpairHandoffSchema: RecordSchema<QpairHandoff> =
+  QPAIR_SCHEMAS[`controller${TransportType.TCP}`];
+
+function checkTrtype(trtype: number): void {
+  if (!TRTYPES.includes(trtype)) throw new NvFieldError("trtype", `${trtype} ${TRTYPE_MESSAGE}`);
+}
+
+function qpairCheck(
+  record: unknown,
+  side: HandoffSide,
+  trtype: number,
+  where = "",
+): QpairHandoff {
+  checkTrtype(trtype);
+  return check(QPAIR_SCHEMAS[`${side}${trtype}`], record, where);
 }
 
 function qpairList(q: QpairHandoff): NvList {
@@ -331,43 +378,53 @@ function qpairList(q: QpairHandoff): NvList {
     nvNumber("qsize", q.qsize),
     nvNumber("sqhd", q.sqhd),
     ...optNumber("sqtail", q.sqtail),
-    nvNumber("fd", q.fd),
-    nvNumber("rxpda", q.rxpda),
-    nvNumber("txpda", q.txpda),
-    nvBool("header_digests", q.headerDigests),
-    nvBool("data_digests", q.dataDigests),
-    nvNumber("maxr2t", q.maxr2t),
-    nvNumber("maxh2cdata", q.maxh2cdata),
-    nvNumber("max_icd", q.maxIcd),
+    ...optNumber("fd", q.fd),
+    ...optNumber("rxpda", q.rxpda),
+    ...optNumber("txpda", q.txpda),
+    ...optBool("header_digests", q.headerDigests),
+    ...optBool("data_digests", q.dataDigests),
+    ...optNumber("maxr2t", q.maxr2t),
+    ...optNumber("maxh2cdata", q.maxh2cdata),
+    ...optNumber("max_icd", q.maxIcd),
   ]);
 }
 
-function qpairRead(list: NvList, side: HandoffSide, where: string): QpairHandoff {
+function qpairRead(
+  list: NvList,
+  side: HandoffSide,
+  trtype: number,
+  where: string,
+): QpairHandoff {
   const q: QpairHandoff = {
     admin: nvGetBool(list, "admin", where),
     sqFlowControl: nvGetBool(list, "sq_flow_control", where),
     qsize: num(list, "qsize", where),
     sqhd: num(list, "sqhd", where),
-    fd: num(list, "fd", where),
-    rxpda: num(list, "rxpda", where),
-    txpda: num(list, "txpda", where),
-    headerDigests: nvGetBool(list, "header_digests", where),
-    dataDigests: nvGetBool(list, "data_digests", where),
-    maxr2t: num(list, "maxr2t", where),
-    maxh2cdata: num(list, "maxh2cdata", where),
-    maxIcd: num(list, "max_icd", where),
   };
   // The kernel reads sqtail only on the host side; a controller list's is ignored.
   if (side === "host") q.sqtail = num(list, "sqtail", where);
-  return qpairCheck(q, side, where);
+  // Only TCP lists have (and only TCP readers read) the transport's fields.
+  if (trtype === TransportType.TCP) {
+    q.fd = num(list, "fd", where);
+    q.rxpda = num(list, "rxpda", where);
+    q.txpda = num(list, "txpda", where);
+    q.headerDigests = nvGetBool(list, "header_digests", where);
+    q.dataDigests = nvGetBool(list, "data_digests", where);
+    q.maxr2t = num(list, "maxr2t", where);
+    q.maxh2cdata = num(list, "maxh2cdata", where);
+    q.maxIcd = num(list, "max_icd", where);
+  }
+  return qpairCheck(q, side, trtype, where);
 }
 
 /**
- * Builds the qpair handoff nvlist: admin, sq_flow_control, qsize, sqhd, sqtail (host only), fd,
- * rxpda, txpda, header_digests, data_digests, maxr2t, maxh2cdata, max_icd.
+ * Builds the qpair handoff nvlist: admin, sq_flow_control, qsize, sqhd, sqtail (host only), and
+ * for TCP fd, rxpda, txpda, header_digests, data_digests, maxr2t, maxh2cdata, max_icd.
  *
  * @param record The queue pair.
  * @param side `"host"` (with `sqtail`) or `"controller"` (without).
+ * @param trtype The association's transport: 3 (TCP, the default; its fields required) or 254
+ * (intra-host; transport-independent fields only).
  * @returns The nvlist, in libnvmf's order.
  * @throws {NvFieldError} A field breaks the kernel's or libnvmf's rules; names it.
  * @example Usage
@@ -380,10 +437,16 @@ function qpairRead(list: NvList, side: HandoffSide, where: string): QpairHandoff
  * }, "controller");
  * assert.equal(list.pairs.length, 12);
  * assert.equal(list.pairs[2].name, "qsize");
+ * const loopback = { admin: true, sqFlowControl: true, qsize: 32, sqhd: 3, sqtail: 3 };
+ * assert.equal(qpairHandoffToNvList(loopback, "host", 254).pairs.length, 5);
  * ```
  */
-export function qpairHandoffToNvList(record: QpairHandoff, side: HandoffSide): NvList {
-  return qpairList(qpairCheck(record, side));
+export function qpairHandoffToNvList(
+  record: QpairHandoff,
+  side: HandoffSide,
+  trtype: number = TransportType.TCP,
+): NvList {
+  return qpairList(qpairCheck(record, side, trtype));
 }
 
 /**
@@ -391,6 +454,7 @@ export function qpairHandoffToNvList(record: QpairHandoff, side: HandoffSide): N
  *
  * @param list The nvlist, e.g. from `unpackNvList()`.
  * @param side `"host"` (`sqtail` required) or `"controller"`.
+ * @param trtype 3 (TCP, the default: its fields are read) or 254 (they are ignored).
  * @returns The validated record.
  * @throws {NvFieldError} A field is missing, mistyped or out of range; names it.
  * @example Usage
@@ -402,8 +466,13 @@ export function qpairHandoffToNvList(record: QpairHandoff, side: HandoffSide): N
  *   /"sq_flow_control": missing BOOL/);
  * ```
  */
-export function qpairHandoffFromNvList(list: NvList, side: HandoffSide): QpairHandoff {
-  return qpairRead(list, side, "");
+export function qpairHandoffFromNvList(
+  list: NvList,
+  side: HandoffSide,
+  trtype: number = TransportType.TCP,
+): QpairHandoff {
+  checkTrtype(trtype);
+  return qpairRead(list, side, trtype, "");
 }
 
 /** The JSON form of a {@linkcode QpairHandoff}: the same fields (all JSON-safe already). */
@@ -414,6 +483,7 @@ export type QpairHandoffJson = QpairHandoff;
  *
  * @param record The queue pair.
  * @param side Which side it belongs to.
+ * @param trtype 3 (TCP, the default) or 254.
  * @returns A JSON-safe copy.
  * @throws {NvFieldError} A field is invalid.
  * @example Usage
@@ -425,8 +495,12 @@ export type QpairHandoffJson = QpairHandoff;
  * assert.equal(JSON.parse(JSON.stringify(qpairHandoffToJson(q, "host"))).qsize, 2);
  * ```
  */
-export function qpairHandoffToJson(record: QpairHandoff, side: HandoffSide): QpairHandoffJson {
-  return { ...qpairCheck(record, side) };
+export function qpairHandoffToJson(
+  record: QpairHandoff,
+  side: HandoffSide,
+  trtype: number = TransportType.TCP,
+): QpairHandoffJson {
+  return { ...qpairCheck(record, side, trtype) };
 }
 
 /**
@@ -434,6 +508,7 @@ export function qpairHandoffToJson(record: QpairHandoff, side: HandoffSide): Qpa
  *
  * @param json Parsed JSON.
  * @param side Which side it belongs to.
+ * @param trtype 3 (TCP, the default) or 254.
  * @returns The validated record.
  * @throws {NvFieldError} A field is missing or invalid.
  * @example Usage
@@ -443,8 +518,12 @@ export function qpairHandoffToJson(record: QpairHandoff, side: HandoffSide): Qpa
  * assert.throws(() => qpairHandoffFromJson({ admin: "yes" }, "host"), /"admin"/);
  * ```
  */
-export function qpairHandoffFromJson(json: unknown, side: HandoffSide): QpairHandoff {
-  return qpairCheck(json, side);
+export function qpairHandoffFromJson(
+  json: unknown,
+  side: HandoffSide,
+  trtype: number = TransportType.TCP,
+): QpairHandoff {
+  return qpairCheck(json, side, trtype);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,10 +550,13 @@ export interface ReconnectParams {
   ioQsize: number;
   /** `sq_flow_control`: SQ flow control was asked for. */
   sqFlowControl: boolean;
-  /** `header_digests` (TCP): header digests were asked for. */
-  headerDigests: boolean;
-  /** `data_digests` (TCP): data digests were asked for. */
-  dataDigests: boolean;
+  /**
+   * `header_digests` (TCP): header digests were asked for. Present exactly when the TRTYPE of
+   * `dle` is TCP: libnvmf adds the digest fields for TCP only.
+   */
+  headerDigests?: boolean;
+  /** `data_digests` (TCP): data digests were asked for; present as `headerDigests` is. */
+  dataDigests?: boolean;
 }
 
 const reconnectParams: z.ZodType<ReconnectParams> = z.object({
@@ -495,8 +577,15 @@ const reconnectParams: z.ZodType<ReconnectParams> = z.object({
     `must be ${IO_QUEUE_MIN_ENTRIES} to ${IO_QUEUE_MAX_ENTRIES}`,
   ).max(IO_QUEUE_MAX_ENTRIES, `must be ${IO_QUEUE_MIN_ENTRIES} to ${IO_QUEUE_MAX_ENTRIES}`),
   sqFlowControl: z.boolean(),
-  headerDigests: z.boolean(),
-  dataDigests: z.boolean(),
+  headerDigests: z.boolean().optional(),
+  dataDigests: z.boolean().optional(),
+}).superRefine((r, ctx) => {
+  // prepare_queues_for_handoff(): the digest fields exist for TCP only.
+  const tcp = r.dle[DiscoveryLogEntryOffset.trtype] === TransportType.TCP;
+  for (const f of ["headerDigests", "dataDigests"] as const) {
+    if (tcp && r[f] === undefined) issue(ctx, [f], "missing while the dle's TRTYPE is TCP");
+    if (!tcp && r[f] !== undefined) issue(ctx, [f], "is TCP only, and the dle's TRTYPE is not");
+  }
 });
 
 /** Schema of {@linkcode ReconnectParams}. */
@@ -512,8 +601,8 @@ function rparamsList(r: ReconnectParams): NvList {
     ...optNumber("controller_loss_timeout", r.controllerLossTimeout),
     nvNumber("io_qsize", r.ioQsize),
     nvBool("sq_flow_control", r.sqFlowControl),
-    nvBool("header_digests", r.headerDigests),
-    nvBool("data_digests", r.dataDigests),
+    ...optBool("header_digests", r.headerDigests),
+    ...optBool("data_digests", r.dataDigests),
   ]);
 }
 
@@ -524,9 +613,12 @@ function rparamsRead(list: NvList, where: string): ReconnectParams {
     numIoQueues: num(list, "num_io_queues", where),
     ioQsize: num(list, "io_qsize", where),
     sqFlowControl: nvGetBool(list, "sq_flow_control", where),
-    headerDigests: nvGetBool(list, "header_digests", where),
-    dataDigests: nvGetBool(list, "data_digests", where),
   };
+  // The digest fields are read for a TCP dle only, as the kernel's TCP code reads them.
+  if (r.dle[DiscoveryLogEntryOffset.trtype] === TransportType.TCP) {
+    r.headerDigests = nvGetBool(list, "header_digests", where);
+    r.dataDigests = nvGetBool(list, "data_digests", where);
+  }
   const kato = optNum(list, "kato", where);
   const reconnectDelay = optNum(list, "reconnect_delay", where);
   const controllerLossTimeout = optNum(list, "controller_loss_timeout", where);
@@ -539,7 +631,7 @@ function rparamsRead(list: NvList, where: string): ReconnectParams {
 /**
  * Builds the reconnect parameters nvlist: dle, hostnqn, num_io_queues, kato, reconnect_delay,
  * controller_loss_timeout, io_qsize, sq_flow_control, header_digests, data_digests (the optional
- * numbers only when set).
+ * numbers only when set, the digests only for a TCP dle).
  *
  * @param record The parameters.
  * @returns The nvlist, in libnvmf's order.
@@ -548,11 +640,14 @@ function rparamsRead(list: NvList, where: string): ReconnectParams {
  * ```ts
  * import { reconnectParamsToNvList } from "@nvmf/handoff/records";
  * import assert from "node:assert/strict";
+ * const dle = new Uint8Array(1024);
+ * dle[0] = 3; // TRTYPE TCP: the digest fields follow
  * const list = reconnectParamsToNvList({
- *   dle: new Uint8Array(1024), hostnqn: "nqn.2014-08.org.nvmexpress:uuid:1", numIoQueues: 1,
+ *   dle, hostnqn: "nqn.2014-08.org.nvmexpress:uuid:1", numIoQueues: 1,
  *   ioQsize: 128, sqFlowControl: false, headerDigests: false, dataDigests: false,
  * });
  * assert.deepEqual(list.pairs.map((p) => p.name).slice(0, 4), ["dle", "hostnqn", "num_io_queues", "io_qsize"]);
+ * assert.equal(list.pairs.at(-1)?.name, "data_digests");
  * ```
  */
 export function reconnectParamsToNvList(record: ReconnectParams): NvList {
@@ -595,9 +690,10 @@ const ReconnectParamsJsonSchema = z.looseObject({ dle: hexString() });
  * ```ts
  * import { reconnectParamsToJson } from "@nvmf/handoff/records";
  * import assert from "node:assert/strict";
+ * const dle = new Uint8Array(1024);
+ * dle[0] = 254; // TRTYPE intra-host: no digest fields
  * const json = reconnectParamsToJson({
- *   dle: new Uint8Array(1024), hostnqn: "nqn.h", numIoQueues: 1, ioQsize: 2,
- *   sqFlowControl: true, headerDigests: false, dataDigests: false,
+ *   dle, hostnqn: "nqn.h", numIoQueues: 1, ioQsize: 2, sqFlowControl: true,
  * });
  * assert.equal(json.dle.length, 2048);
  * ```
@@ -659,16 +755,23 @@ function issue(ctx: z.RefinementCtx, p: (string | number)[], message: string): v
   ctx.addIssue({ code: "custom", path: p, message });
 }
 
+const trtypeSchema = (): z.ZodNumber =>
+  z.number().refine((t) => TRTYPES.includes(t), TRTYPE_MESSAGE) as unknown as z.ZodNumber;
+
 const hostHandoff: z.ZodType<HostHandoff> = z.object({
-  trtype: z.literal(TransportType.TCP, `must be ${TransportType.TCP} (TCP)`),
+  trtype: trtypeSchema(),
   kato: u32().optional(),
   reconnectDelay: u32().optional(),
   controllerLossTimeout: u32().optional(),
   rparams: reconnectParams,
-  admin: hostQpair,
-  io: z.array(hostQpair),
+  admin: qpairObject,
+  io: z.array(qpairObject),
   cdata: bytes(IDENTIFY_DATA_SIZE, "Identify Controller data"),
 }).superRefine((h, ctx) => {
+  // Each queue on its own (nvmf_validate_qpair_nvlist()) before how they fit together.
+  let bad = qpairIssues(h.admin, "host", h.trtype, ctx, ["admin"]);
+  h.io.forEach((q, i) => bad = qpairIssues(q, "host", h.trtype, ctx, ["io", i]) || bad);
+  if (bad) return;
   if (!h.admin.admin) issue(ctx, ["admin", "admin"], "must be true for the admin queue");
   // libnvmf hands off idle queues only (is_queue_pair_idle(), EBUSY).
   if (h.admin.sqhd !== h.admin.sqtail) {
@@ -775,14 +878,15 @@ export function hostHandoffToNvList(record: HostHandoff): NvList {
  */
 export function hostHandoffFromNvList(list: NvList): HostHandoff {
   const trtype = num(list, "trtype", "");
+  checkTrtype(trtype);
   const kato = optNum(list, "kato", "");
   const reconnectDelay = optNum(list, "reconnect_delay", "");
   const controllerLossTimeout = optNum(list, "controller_loss_timeout", "");
   const h: HostHandoff = {
     trtype,
     rparams: rparamsRead(nvGetNvList(list, "rparams"), "rparams"),
-    admin: qpairRead(nvGetNvList(list, "admin"), "host", "admin"),
-    io: nvGetNvListArray(list, "io").map((q, i) => qpairRead(q, "host", `io[${i}]`)),
+    admin: qpairRead(nvGetNvList(list, "admin"), "host", trtype, "admin"),
+    io: nvGetNvListArray(list, "io").map((q, i) => qpairRead(q, "host", trtype, `io[${i}]`)),
     cdata: nvGetBinary(list, "cdata"),
   };
   if (kato !== undefined) h.kato = kato;
@@ -869,11 +973,12 @@ export interface ControllerHandoff {
 }
 
 const controllerHandoff: z.ZodType<ControllerHandoff> = z.object({
-  trtype: z.literal(TransportType.TCP, `must be ${TransportType.TCP} (TCP)`),
-  params: controllerQpair,
+  trtype: trtypeSchema(),
+  params: qpairObject,
   cmd: bytes(SQE_SIZE, "a CONNECT SQE"),
   data: bytes(CONNECT_DATA_SIZE, "CONNECT data"),
 }).superRefine((c, ctx) => {
+  if (qpairIssues(c.params, "controller", c.trtype, ctx, ["params"])) return;
   // nvmf_nqn_valid(data->subnqn)
   const len = nqnLength(c.data.subarray(CONNECT_DATA_SUBNQN, CONNECT_DATA_SUBNQN + NQN_FIELD_SIZE));
   if (len < 1 || len > NQN_MAX_LENGTH) {
@@ -935,9 +1040,11 @@ export function controllerHandoffToNvList(record: ControllerHandoff): NvList {
  * ```
  */
 export function controllerHandoffFromNvList(list: NvList): ControllerHandoff {
+  const trtype = num(list, "trtype", "");
+  checkTrtype(trtype);
   return check(ControllerHandoffSchema, {
-    trtype: num(list, "trtype", ""),
-    params: qpairRead(nvGetNvList(list, "params"), "controller", "params"),
+    trtype,
+    params: qpairRead(nvGetNvList(list, "params"), "controller", trtype, "params"),
     cmd: nvGetBinary(list, "cmd"),
     data: nvGetBinary(list, "data"),
   });

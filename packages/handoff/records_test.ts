@@ -422,7 +422,7 @@ test("reconnect params: field rules", () => {
 
 test("host handoff: trtype, admin queue and idle queues", () => {
   const h = (r: Partial<HostHandoff>) => () => hostHandoffToNvList({ ...hostHandoff, ...r });
-  rejects(h({ trtype: 1 }), "trtype", /must be 3 \(TCP\)/);
+  rejects(h({ trtype: 1 }), "trtype", /must be 3 \(TCP\) or 254 \(intra-host\)/);
   rejects(h({ admin: { ...hostHandoff.admin, admin: false } }), "admin.admin", /must be true/);
   rejects(h({ admin: { ...hostHandoff.admin, sqtail: 6 } }), "admin.sqtail", /differs from sqhd 5/);
   rejects(h({ admin: { ...hostHandoff.admin, qsize: 5000 } }), "admin.qsize", /2 to 4096/);
@@ -450,8 +450,9 @@ test("host handoff: dle and cdata agree on the subsystem and transport", () => {
   cdata[768 + 255] = 1; // last byte of SUBNQN
   rejects(h({ cdata }), "cdata", /SUBNQN differs/);
   const other = dle();
-  other[0] = 1; // TRTYPE RDMA
-  rejects(h({ rparams: { ...rparams, dle: other } }), "rparams.dle", /TRTYPE 1 differs/);
+  other[0] = 254; // TRTYPE intra-host, which has no digest fields
+  const { headerDigests: _h, dataDigests: _d, ...bare } = rparams;
+  rejects(h({ rparams: { ...bare, dle: other } }), "rparams.dle", /TRTYPE 254 differs from/);
   rejects(h({ rparams: { ...rparams, dle: new Uint8Array(512) } }), "rparams.dle", /1024 bytes/);
   // Bytes of dle and cdata outside SUBNQN (and dle's TRTYPE) are not compared.
   const cdata2 = hostHandoff.cdata.slice();
@@ -506,7 +507,8 @@ test("host handoff: missing or mistyped nvlist fields are named with their path"
 test("controller handoff: field rules", () => {
   const c = (r: Partial<ControllerHandoff>) => () =>
     controllerHandoffToNvList({ ...controllerHandoff, ...r });
-  rejects(c({ trtype: 254 }), "trtype", /must be 3/);
+  rejects(c({ trtype: 1 }), "trtype", /must be 3 \(TCP\) or 254/);
+  rejects(c({ trtype: 254 }), "params.fd", /TCP only/);
   rejects(c({ cmd: new Uint8Array(63) }), "cmd", /64 bytes/);
   rejects(c({ data: new Uint8Array(1025) }), "data", /1024 bytes/);
   rejects(c({ params: { ...controllerQpair, sqtail: 0 } }), "params.sqtail", /host only/);
@@ -607,4 +609,233 @@ test("connection status: field rules", () => {
     "last_disconnect.tv_nsec",
     /missing NUMBER/,
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hand-computed bytes of a host TCP qpair list
+
+test("packNvList() of a host TCP qpair list: 451 bytes, every one computed from libnv's rules", () => {
+  const record: QpairHandoff = {
+    admin: true,
+    sqFlowControl: true,
+    qsize: 32,
+    sqhd: 8,
+    sqtail: 8,
+    fd: 0,
+    rxpda: 4,
+    txpda: 4,
+    headerDigests: false,
+    dataDigests: true,
+    maxr2t: 0,
+    maxh2cdata: 131072,
+    maxIcd: 8192,
+  };
+  // libnv (nvlist.c, nvpair.c), little-endian: the nvlist header is magic 'l' (0x6c), version 0,
+  // flags 0, descriptors u64, size u64 (the bytes after it) = 19 bytes. Each pair is type u8,
+  // namesize u16 (NUL included), datasize u64, nitems u64 (19 bytes), the name, then the data:
+  // BOOL (2) one byte, NUMBER (3) eight. The top list has no end marker.
+  const le64 = (n: number) => Array.from({ length: 8 }, (_, i) => Math.floor(n / 256 ** i) & 0xff);
+  const le16 = (n: number) => [n & 0xff, n >> 8];
+  const name = (s: string) => [...new TextEncoder().encode(s), 0];
+  const bool = (
+    s: string,
+    v: boolean,
+  ) => [2, ...le16(s.length + 1), ...le64(1), ...le64(0), ...name(s), v ? 1 : 0];
+  const number = (
+    s: string,
+    v: number,
+  ) => [3, ...le16(s.length + 1), ...le64(8), ...le64(0), ...name(s), ...le64(v)];
+  // Pair sizes, 19 + namesize + datasize: admin 26, sq_flow_control 36, qsize 33, sqhd 32,
+  // sqtail 34, fd 30, rxpda 33, txpda 33, header_digests 35, data_digests 33, maxr2t 34,
+  // maxh2cdata 38, max_icd 35: 432 bytes after the 19-byte header, 451 in all.
+  const pairs = [
+    bool("admin", true),
+    bool("sq_flow_control", true),
+    number("qsize", 32),
+    number("sqhd", 8),
+    number("sqtail", 8),
+    number("fd", 0),
+    number("rxpda", 4),
+    number("txpda", 4),
+    bool("header_digests", false),
+    bool("data_digests", true),
+    number("maxr2t", 0),
+    number("maxh2cdata", 131072),
+    number("max_icd", 8192),
+  ];
+  assert.deepEqual(
+    pairs.map((p) => p.length),
+    [26, 36, 33, 32, 34, 30, 33, 33, 35, 33, 34, 38, 35],
+  );
+  const expected = [0x6c, 0, 0, ...le64(0), ...le64(432), ...pairs.flat()];
+  assert.equal(expected.length, 451);
+  // A few bytes spelled out: sqtail's pair starts at 19 + 26 + 36 + 33 + 32 = 146.
+  assert.deepEqual(expected.slice(146, 149), [3, 7, 0]);
+  assert.deepEqual(expected.slice(146 + 19, 146 + 26), [...new TextEncoder().encode("sqtail"), 0]);
+  assert.equal(expected[146 + 26], 8);
+  // maxh2cdata's value, 131072 = 0x20000, is at 451 - 35 - 8.
+  assert.deepEqual(expected.slice(451 - 35 - 8, 451 - 35), [0, 0, 2, 0, 0, 0, 0, 0]);
+
+  const bytes = packNvList(qpairHandoffToNvList(record, "host"));
+  assert.deepEqual([...bytes], expected);
+  assert.deepEqual(qpairHandoffFromNvList(unpackNvList(bytes), "host"), record);
+  // Big-endian: flags 0x80 and every integer swapped; it decodes to the same record.
+  const be = packNvList(qpairHandoffToNvList(record, "host"), { bigEndian: true });
+  assert.equal(be.length, 451);
+  assert.equal(be[2], 0x80);
+  assert.deepEqual([...be.subarray(11, 19)], [0, 0, 0, 0, 0, 0, 0x01, 0xb0]); // size 432
+  assert.deepEqual(qpairHandoffFromNvList(unpackNvList(be), "host"), record);
+  // The controller side of the same queue: no sqtail pair, 34 bytes fewer.
+  const { sqtail: _, ...controller } = record;
+  assert.equal(packNvList(qpairHandoffToNvList(controller, "controller")).length, 451 - 34);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Transport-independent (trtype 254) records
+
+const loopQpair: QpairHandoff = {
+  admin: true,
+  sqFlowControl: false,
+  qsize: 32,
+  sqhd: 9,
+  sqtail: 9,
+};
+
+function loopDle(): Uint8Array {
+  const b = dle();
+  b[0] = 254;
+  return b;
+}
+
+const loopHandoff: HostHandoff = {
+  trtype: 254,
+  kato: 0,
+  reconnectDelay: 0,
+  controllerLossTimeout: 0,
+  rparams: {
+    dle: loopDle(),
+    hostnqn: HOSTNQN,
+    numIoQueues: 1,
+    kato: 0,
+    reconnectDelay: 0,
+    controllerLossTimeout: 0,
+    ioQsize: 128,
+    sqFlowControl: false,
+  },
+  admin: loopQpair,
+  io: [{ ...loopQpair, admin: false, qsize: 128, sqhd: 3, sqtail: 3 }],
+  cdata: withNqn(pattern(4096), 768),
+};
+
+test("trtype 254 records round-trip through both byte orders and JSON", () => {
+  for (const bigEndian of [false, true]) {
+    const q = packNvList(qpairHandoffToNvList(loopQpair, "host", 254), { bigEndian });
+    // Header 19 + admin 26 + sq_flow_control 36 + qsize 33 + sqhd 32 + sqtail 34.
+    assert.equal(q.length, 180);
+    assert.deepEqual(qpairHandoffFromNvList(unpackNvList(q), "host", 254), loopQpair);
+
+    const h = packNvList(hostHandoffToNvList(loopHandoff), { bigEndian });
+    assert.deepEqual(hostHandoffFromNvList(unpackNvList(h)), loopHandoff);
+    const r = packNvList(reconnectParamsToNvList(loopHandoff.rparams), { bigEndian });
+    assert.deepEqual(reconnectParamsFromNvList(unpackNvList(r)), loopHandoff.rparams);
+
+    const { sqtail: _, ...params } = loopQpair;
+    const c: ControllerHandoff = {
+      ...controllerHandoff,
+      trtype: 254,
+      params: { ...params, qsize: 128, admin: false, sqhd: 0 },
+    };
+    const cb = packNvList(controllerHandoffToNvList(c), { bigEndian });
+    assert.deepEqual(controllerHandoffFromNvList(unpackNvList(cb)), c);
+    assert.deepEqual(
+      controllerHandoffFromJson(JSON.parse(JSON.stringify(controllerHandoffToJson(c)))),
+      c,
+    );
+  }
+  assert.deepEqual(
+    hostHandoffFromJson(JSON.parse(JSON.stringify(hostHandoffToJson(loopHandoff)))),
+    loopHandoff,
+  );
+  assert.deepEqual(
+    qpairHandoffFromJson(qpairHandoffToJson(loopQpair, "host", 254), "host", 254),
+    loopQpair,
+  );
+  assert.deepEqual(
+    reconnectParamsFromJson(reconnectParamsToJson(loopHandoff.rparams)),
+    loopHandoff.rparams,
+  );
+  // A TCP reader of a TCP list ignores nothing; a 254 reader ignores the TCP pairs.
+  const tcpList = qpairHandoffToNvList(hostQpair, "host");
+  const {
+    fd: _f,
+    rxpda: _r,
+    txpda: _t,
+    headerDigests: _h,
+    dataDigests: _d,
+    maxr2t: _m,
+    maxh2cdata: _x,
+    maxIcd: _i,
+    ...bare
+  } = hostQpair;
+  assert.deepEqual(qpairHandoffFromNvList(tcpList, "host", 254), bare);
+});
+
+test("trtype 254 records: only the transport-independent fields, and only trtypes 3 and 254", () => {
+  rejects(() => qpairHandoffToNvList(hostQpair, "host", 254), "fd", /TCP only \(trtype 254/);
+  rejects(() => qpairHandoffToNvList(loopQpair, "host"), "fd", /missing from a TCP qpair list/);
+  rejects(() => qpairHandoffToNvList(loopQpair, "host", 1), "trtype", /must be 3 \(TCP\) or 254/);
+  rejects(() => qpairHandoffFromNvList(nvList(), "host", 2), "trtype");
+  rejects(
+    () => hostHandoffToNvList({ ...loopHandoff, io: [{ ...loopHandoff.io[0], maxIcd: 0 }] }),
+    "io[0].max_icd",
+    /TCP only/,
+  );
+  rejects(
+    () => hostHandoffToNvList({ ...hostHandoff, admin: { ...loopQpair, sqhd: 5, sqtail: 5 } }),
+    "admin.fd",
+    /missing from a TCP/,
+  );
+  rejects(
+    () => hostHandoffToNvList({ ...loopHandoff, rparams: { ...loopHandoff.rparams, dle: dle() } }),
+    "rparams.header_digests",
+    /missing while the dle's TRTYPE is TCP/,
+  );
+  rejects(
+    () =>
+      reconnectParamsToNvList({ ...loopHandoff.rparams, headerDigests: true, dataDigests: true }),
+    "header_digests",
+    /TCP only/,
+  );
+  rejects(
+    () =>
+      hostHandoffFromNvList(
+        edit(hostHandoffToNvList(loopHandoff), "trtype", nvNumber("trtype", 1)),
+      ),
+    "trtype",
+    /must be 3 \(TCP\) or 254/,
+  );
+  // A 254 list read as TCP misses its TCP fields, named with their path.
+  rejects(
+    () =>
+      hostHandoffFromNvList(
+        edit(hostHandoffToNvList(loopHandoff), "trtype", nvNumber("trtype", 3)),
+      ),
+    "admin.fd",
+    /missing NUMBER/,
+  );
+});
+
+test("every truncation of a packed host handoff is refused, naming an offset", () => {
+  for (const record of [hostHandoff, loopHandoff]) {
+    const bytes = packNvList(hostHandoffToNvList(record));
+    for (let n = 0; n < bytes.length; n += n < 64 ? 1 : 97) {
+      for (const strict of [true, false]) {
+        assert.throws(
+          () => unpackNvList(bytes.subarray(0, n), { strict }),
+          (e: unknown) => e instanceof Error && e.name === "NvListError",
+          `length ${n}`,
+        );
+      }
+    }
+  }
 });

@@ -422,6 +422,24 @@ export interface HostAssociationState {
   dataDigests: boolean;
 }
 
+/**
+ * What {@linkcode HostController.adopt} continues: the queue pairs of an association another
+ * owner set up and handed over (idle, Connect done), and its Identify Controller data. The
+ * connect options that remain describe the association for keep-alive, timeouts and reconnects;
+ * the queue counts and sizes come from the queue pairs.
+ */
+export interface AdoptOptions
+  extends Omit<ConnectOptions, "transport" | "ioQueues" | "queueSize" | "adminQueueSize"> {
+  /** The transport; default the queue pairs'. */
+  transport?: string | number | Transport;
+  /** The admin queue pair (host side, QID 0), continuing at its SQ head and tail. */
+  admin: QueuePair;
+  /** The I/O queue pairs, QID 1 first, all of the admin queue pair's association. */
+  io: QueuePair[];
+  /** The 4096 bytes of Identify Controller the association was set up with. */
+  cdata: Uint8Array;
+}
+
 /** The buffer behind {@linkcode HostController.events}. */
 class EventQueue implements AsyncIterableIterator<HostEvent> {
   #items: HostEvent[] = [];
@@ -473,6 +491,9 @@ const RECONNECTING = 2;
 const CLOSING = 3;
 const CLOSED = 4;
 const LOST = 5;
+/** Draining for a handoff; reported as "closing". */
+const HANDING_OFF = 6;
+const HANDED_OFF = 7;
 /** The state of a {@linkcode HostController}. */
 export type HostControllerState =
   | "connecting"
@@ -480,7 +501,8 @@ export type HostControllerState =
   | "reconnecting"
   | "closing"
   | "closed"
-  | "lost";
+  | "lost"
+  | "handed-off";
 
 const STATE_NAMES: readonly HostControllerState[] = [
   "connecting",
@@ -489,6 +511,8 @@ const STATE_NAMES: readonly HostControllerState[] = [
   "closing",
   "closed",
   "lost",
+  "closing",
+  "handed-off",
 ];
 
 /** Host memory page size: 4 KiB, CC.MPS 0 (Base 3.1.3.5). */
@@ -1339,7 +1363,7 @@ export class HostController {
 
   async #close(): Promise<void> {
     const prev = this.#state;
-    if (prev === CLOSED) return;
+    if (prev === CLOSED || prev === HANDED_OFF) return;
     this.#state = CLOSING;
     this.#stopKeepAlive();
     this.#wake?.();
@@ -1433,8 +1457,8 @@ export class HostController {
   }
 
   /**
-   * The events from now on, as an async iterator that ends when the controller is closed or
-   * given up.
+   * The events from now on, as an async iterator that ends when the controller is closed,
+   * given up or handed off.
    *
    * @returns The iterator.
    */
@@ -1849,6 +1873,180 @@ export class HostController {
       throw new RangeError(`Cannot open namespace ${nsid}: it is not active on ${this.subnqn}`);
     }
     return new Namespace(this, nsid, id);
+  }
+
+  /**
+   * Gives the association up to a new owner, as FreeBSD's libnvmf hands a host association to
+   * the kernel (`nvmf_handoff_host()`; `@nvmf/handoff` makes the record): stops keep-alive,
+   * refuses new commands, waits for those in flight, and returns the association with its queue
+   * pairs still connected and idle (FreeBSD refuses busy queues with EBUSY). The controller is
+   * then `"handed-off"`: it sends nothing more, `close()` does nothing and its event iterators
+   * end. The queue pairs are the caller's, to detach for the new owner (the transport's
+   * `detach()`), who continues them with {@linkcode HostController.adopt}.
+   *
+   * An Asynchronous Event Request cannot be taken back (only the controller completes it), so a
+   * controller that posts them — `asyncEvents`, on by default — cannot be handed off; libnvmf's
+   * host posts none either. Connect with `asyncEvents: false`.
+   *
+   * @returns The association, idle.
+   * @throws {TypeError} When the controller is not live, posts Asynchronous Event Requests, or
+   * has no I/O queues (a handoff carries at least one, as libnvmf's).
+   * @throws {Error} When a command stays outstanding (timed out and never completed) or a queue
+   * went down meanwhile; the controller carries on (reconnecting in the latter case).
+   */
+  async handoff(): Promise<HostAssociationState> {
+    const what = "Cannot hand the association off";
+    if (this.#state !== LIVE) throw new TypeError(`${what}: the controller is ${this.state}`);
+    if (this.#s.asyncEvents) {
+      throw new TypeError(
+        `${what}: it posts Asynchronous Event Requests, which only the controller completes: connect with asyncEvents: false`,
+      );
+    }
+    const est = this.#est!;
+    if (est.io.length === 0) throw new TypeError(`${what}: it has no I/O queues`);
+    this.#state = HANDING_OFF;
+    this.#stopKeepAlive();
+    const handedOff = new QueuePairClosedError(
+      "Cannot send the command: the association was handed off",
+    );
+    for (const [t, command] of this.#delayed) {
+      clearTimeout(t);
+      command.reject(handedOff);
+    }
+    this.#delayed.clear();
+    const queues = [est.admin, ...est.io];
+    const pending: Promise<unknown>[] = [];
+    for (const q of queues) for (const c of q.pending()) pending.push(c.promise);
+    await Promise.allSettled(pending);
+    if (this.#state !== HANDING_OFF) {
+      // Closed meanwhile: the queue pairs are nobody's now.
+      await this.#teardown(est, false);
+      throw new QueuePairClosedError(`${what}: the controller was closed meanwhile`);
+    }
+    const down = queues.find((q) => q.isDown);
+    const busy = queues.find((q) => q.outstanding > 0 || q.waiting > 0);
+    if (down !== undefined || busy !== undefined) {
+      this.#state = LIVE;
+      const error = down !== undefined
+        ? new TransportError(`${what}: queue ${down.qid} went down meanwhile`, "connection")
+        : new Error(`${what}: queue ${busy!.qid} has ${busy!.outstanding} commands outstanding`);
+      if (down !== undefined) this.#connectionLost(error);
+      else this.#startKeepAlive(est);
+      throw error;
+    }
+    const state = this.associationState();
+    this.#state = HANDED_OFF;
+    this.#endIterators();
+    return state;
+  }
+
+  /**
+   * Continues an association that another owner set up and handed over — what FreeBSD's kernel
+   * does with `NVMF_HANDOFF_HOST`: no Connect and no Identify; CAP and VS are read with Property
+   * Get, as the kernel reads them when it attaches. The association is updated from the Identify
+   * data (IOCCSZ, MDTS), keep-alive starts (KATO from the options), and the queue pairs go on
+   * from their SQ heads and tails: commands get the lowest free CIDs, which cannot collide as the
+   * queues came over idle. `@nvmf/handoff`'s `adoptHost()` builds the queue pairs from a record.
+   *
+   * @param options The queue pairs, Identify Controller, and the association's connect options.
+   * @returns The live controller.
+   * @throws {TypeError} When a queue pair has the wrong role or another association.
+   * @throws {RangeError} When `cdata` is not 4096 bytes or an option is out of range.
+   * @example Handing a loopback association to a new owner in the same process
+   * ```ts
+   * import { HostController, connect } from "@nvmf/host";
+   * import { RamBackend, Target } from "@nvmf/controller";
+   * import { loopback } from "@nvmf/transport-loopback";
+   * import assert from "node:assert/strict";
+   *
+   * const target = new Target();
+   * const subnqn = "nqn.2026-01.dev.nvmf:adopt-doc";
+   * target.addSubsystem({ nqn: subnqn, namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }] });
+   * await target.listen(loopback, { traddr: "adopt-doc" });
+   * const options = { transport: loopback, address: { traddr: "adopt-doc" }, subnqn,
+   *   persistHostIdentity: false, asyncEvents: false, kato: 0 };
+   * const first = await connect(options);
+   * await (await first.namespace(1)).write(0, new Uint8Array(512).fill(9));
+   *
+   * const state = await first.handoff();
+   * assert.equal(first.state, "handed-off");
+   * const move = (qp: typeof state.admin) => {
+   *   const d = loopback.detach(qp);
+   *   return loopback.adopt(qp.association, d, { ...d.state, qid: d.state.qid });
+   * };
+   * const ctrl = await HostController.adopt({
+   *   ...options, hostnqn: state.hostnqn, hostid: state.hostid,
+   *   admin: move(state.admin), io: state.io.map(move), cdata: state.cdata,
+   * });
+   * assert.equal(ctrl.cntlid, state.cntlid);
+   * assert.equal((await (await ctrl.namespace(1)).read(0, 1))[511], 9);
+   * await ctrl.close();
+   * await target.close();
+   * ```
+   */
+  static async adopt(options: AdoptOptions): Promise<HostController> {
+    const { admin: adminQp, io: ioQps, cdata: cdataBytes } = options;
+    const association = adminQp.association;
+    if (adminQp.controller || !adminQp.admin) {
+      throw new TypeError("Cannot adopt the association: admin is not a host admin queue pair");
+    }
+    if (ioQps.some((q) => q.controller || q.admin || q.association !== association)) {
+      throw new TypeError(
+        "Cannot adopt the association: an I/O queue pair is not a host I/O queue pair of the admin queue pair's association",
+      );
+    }
+    if (cdataBytes.length !== IDENTIFY_DATA_SIZE) {
+      throw new RangeError(
+        `Cannot adopt the association: cdata is ${cdataBytes.length} bytes, not ${IDENTIFY_DATA_SIZE}`,
+      );
+    }
+    const cdata = decodeIdentifyController(cdataBytes);
+    const ctrl = new HostController({
+      ...options,
+      transport: options.transport ?? association.transport,
+      ioQueues: ioQps.length,
+      queueSize: ioQps[0]?.qsize ?? HOST_DEFAULTS.queueSize,
+      adminQueueSize: adminQp.qsize,
+      sqFlowControl: options.sqFlowControl ?? adminQp.sqFlowControl,
+    });
+    association.update({
+      ioccsz: cdata.ioccsz,
+      iorcsz: cdata.iorcsz,
+      mdts: cdata.mdts,
+      sgls: cdata.sgls,
+      maxcmd: cdata.maxcmd,
+    });
+    const requested = ctrl.#s.sqFlowControl;
+    const queue = (qp: QueuePair, qid: number): HostQueue => {
+      const q = new HostQueue(qp, qid, ctrl.#owner);
+      q.setConnected(qp.sqFlowControl ? qp.sqhd : SQHD_FLOW_CONTROL_DISABLED, requested);
+      return q;
+    };
+    const admin = queue(adminQp, 0);
+    const io = ioQps.map((qp, i) => queue(qp, qp.qid ?? i + 1));
+    const est: Established = {
+      association,
+      admin,
+      io,
+      cntlid: cdata.cntlid,
+      cap: undefined as unknown as Cap,
+      vs: undefined as unknown as Vs,
+      cdata,
+      cdataBytes: cdataBytes.slice(),
+      ioQueueSize: ioQps[0]?.qsize ?? 0,
+    };
+    try {
+      est.cap = decodeCap(await ctrl.#propertyGet(admin, Property.CAP));
+      est.vs = decodeVs(Number(await ctrl.#propertyGet(admin, Property.VS)));
+    } catch (e) {
+      ctrl.#state = CLOSED;
+      await ctrl.#teardown(est, false);
+      throw e;
+    }
+    ctrl.#est = est;
+    ctrl.#state = LIVE;
+    ctrl.#started(est);
+    return ctrl;
   }
 
   /**

@@ -48,6 +48,7 @@
 export * from "./errors.ts";
 export * from "./identity.ts";
 export {
+  type AdoptOptions,
   type AsyncEvent,
   type BlockRange,
   type Cap,

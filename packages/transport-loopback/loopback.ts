@@ -25,12 +25,16 @@ import {
   prepareCommandSgl,
   type QueuePair,
   QueuePairClosedError,
+  type QueuePairState,
   type SendOutcome,
   type Transport,
   type TransportAddress,
   TransportError,
   validateCommandSgl,
 } from "@nvmf/transport";
+
+// The types of @nvmf/transport this module's API uses, so that its documentation is complete.
+export type * from "@nvmf/transport";
 
 /** What a loopback hook sees of one capsule crossing a connection. */
 export interface LoopbackCapsuleEvent {
@@ -91,6 +95,74 @@ class LoopbackCommand implements CommandCapsule {
   }
 }
 
+/**
+ * Where a new owner continues a detached loopback connection: queue identity and SQ state (see
+ * {@linkcode LoopbackTransport.adopt}).
+ */
+export interface LoopbackResume {
+  /** The admin queue? */
+  admin: boolean;
+  /** Queue ID, when known (a controller learns it from Connect). */
+  qid?: number;
+  /** Queue size in entries. */
+  qsize: number;
+  /** SQ head to continue from. */
+  sqhd: number;
+  /** SQ tail to continue from (host side). */
+  sqtail?: number;
+  /** Whether SQ flow control is in force. */
+  sqFlowControl: boolean;
+}
+
+// Friend of LoopbackDetached, set in its static block.
+let takeEnd: (
+  d: LoopbackDetached,
+  transport: LoopbackTransport,
+  controller: boolean,
+) => LoopbackQueuePair;
+
+/**
+ * A loopback connection taken from its queue pair by {@linkcode LoopbackTransport.detach}: the
+ * queue state to continue from, and (opaque) the connection itself, which capsules from the
+ * peer wait in until {@linkcode LoopbackTransport.adopt} gives it a new owner.
+ */
+export class LoopbackDetached {
+  /** The queue state when it was detached. */
+  readonly state: QueuePairState;
+  readonly #end: LoopbackQueuePair;
+  #adopted = false;
+
+  /** The fabric the connection belongs to: the transport to adopt it with. */
+  get transport(): LoopbackTransport {
+    return this.#end.transport;
+  }
+
+  /**
+   * Made by {@linkcode LoopbackTransport.detach}.
+   *
+   * @param end The detached end.
+   * @param state Its state.
+   */
+  constructor(end: unknown, state: QueuePairState) {
+    this.#end = end as LoopbackQueuePair;
+    this.state = state;
+  }
+
+  static {
+    takeEnd = (d, transport, controller) => {
+      if (d.#adopted) throw new TypeError("Cannot adopt the connection: it was adopted already");
+      if (d.#end.transport !== transport) {
+        throw new TypeError("Cannot adopt the connection: it belongs to another loopback fabric");
+      }
+      if (d.#end.controller !== controller) {
+        throw new TypeError("Cannot adopt the connection: the association has the other role");
+      }
+      d.#adopted = true;
+      return d.#end;
+    };
+  }
+}
+
 /** One end of a loopback connection. */
 class LoopbackQueuePair extends BaseQueuePair {
   peer!: LoopbackQueuePair;
@@ -98,6 +170,9 @@ class LoopbackQueuePair extends BaseQueuePair {
   readonly #link: Link;
   /** Host end: commands sent and not completed, by CID. */
   readonly #inflight = new Map<number, CommandCapsule>();
+  /** Once detached: capsules for the next owner, and how the link went down meanwhile. */
+  #parked: Capsule[] | undefined;
+  #downWhileDetached: { error: TransportError | undefined } | undefined;
 
   constructor(
     transport: LoopbackTransport,
@@ -105,16 +180,65 @@ class LoopbackQueuePair extends BaseQueuePair {
     link: Link,
     controller: boolean,
     params?: ConnectParams,
+    resume?: LoopbackResume,
   ) {
     super(association, {
       controller,
-      admin: params?.admin ?? false,
-      qid: params?.qid,
-      qsize: params?.qsize ?? 0,
-      sqFlowControl: controller ? true : association.params.sqFlowControl,
+      admin: resume?.admin ?? params?.admin ?? false,
+      qid: resume?.qid ?? params?.qid,
+      qsize: resume?.qsize ?? params?.qsize ?? 0,
+      sqFlowControl: resume?.sqFlowControl ??
+        (controller ? true : association.params.sqFlowControl),
+      sqhd: resume?.sqhd,
+      sqtail: resume?.sqtail,
     });
     this.#transport = transport;
     this.#link = link;
+  }
+
+  /** The fabric this end belongs to. */
+  get transport(): LoopbackTransport {
+    return this.#transport;
+  }
+
+  /** Ends this end for a new owner; see {@linkcode LoopbackTransport.detach}. */
+  detach(): LoopbackDetached {
+    if (this.done) throw this._doneError("detach");
+    if (this.#inflight.size > 0) {
+      throw new Error(
+        `Cannot detach the queue pair: ${this.#inflight.size} commands are in flight`,
+      );
+    }
+    const state = this.state();
+    this.#parked = [];
+    this._handedOff();
+    return new LoopbackDetached(this, state);
+  }
+
+  /** Continues the connection of a detached end: takes its place on the link. */
+  static takeOver(
+    old: LoopbackQueuePair,
+    association: Association,
+    resume: LoopbackResume,
+  ): LoopbackQueuePair {
+    const link = old.#link;
+    const qp = new LoopbackQueuePair(
+      old.#transport,
+      association,
+      link,
+      old.controller,
+      undefined,
+      resume,
+    );
+    qp.peer = old.peer;
+    old.peer.peer = qp;
+    if (link.host === old) link.host = qp;
+    else link.controller = qp;
+    const down = old.#downWhileDetached;
+    for (const capsule of old.#parked ?? []) qp._receiveFromPeer(capsule);
+    old.#parked = undefined;
+    if (down !== undefined) qp._linkDown(down.error);
+    return qp;
   }
 
   protected _transmit(capsule: Capsule): Promise<void> {
@@ -174,16 +298,24 @@ class LoopbackQueuePair extends BaseQueuePair {
 
   /** Called by the peer end with a capsule for this end. */
   _receiveFromPeer(capsule: Capsule): void {
+    if (this.#parked !== undefined) {
+      this.#parked.push(capsule); // detached: the next owner's
+      return;
+    }
     if (capsule.kind === "response") {
       if (capsule.cqe.length !== CQE_SIZE) return;
-      const view = new DataView(capsule.cqe.buffer, capsule.cqe.byteOffset, CQE_SIZE);
-      this.#inflight.delete(view.getUint16(CQE_CID, true));
+      const cqe = capsule.cqe;
+      this.#inflight.delete(cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8));
     }
     this._deliver(capsule);
   }
 
   /** Called by the link when the connection is dropped or the peer closes. */
   _linkDown(error: TransportError | undefined): void {
+    if (this.#parked !== undefined) {
+      this.#downWhileDetached ??= { error };
+      return;
+    }
     this.#inflight.clear();
     if (error === undefined) this._peerClosed();
     else this._fail(error);
@@ -493,5 +625,62 @@ export class LoopbackTransport implements Transport {
     link.controller = controller;
     listener.offer(controller);
     return Promise.resolve(host);
+  }
+
+  /**
+   * Takes the connection of one of this fabric's queue pairs for a new owner (`@nvmf/handoff`),
+   * as `TcpQueuePair.detach()` does for NVMe/TCP: the queue pair is done (its `closed` settles
+   * with undefined, waiting receivers reject) but the connection stays up, and what the peer
+   * sends meanwhile waits for the owner that {@linkcode LoopbackTransport.adopt}s it.
+   *
+   * @param qp A queue pair made by this transport's `connect` or accepted from its listeners.
+   * @returns The detached connection and the state to continue from.
+   * @throws {TypeError} When `qp` is not one of this transport's.
+   * @throws {Error} When it is done, or (host side) commands are in flight.
+   * @example Usage
+   * ```ts
+   * import { Association } from "@nvmf/transport";
+   * import { LoopbackTransport } from "@nvmf/transport-loopback";
+   * import assert from "node:assert/strict";
+   * const loop = new LoopbackTransport();
+   * const listener = await loop.listen(new Association(loop, true), { traddr: "d" });
+   * const old = await loop.connect(new Association(loop, false), {
+   *   address: { traddr: "d" }, admin: true, qid: 0, qsize: 32,
+   * });
+   * const ctrl = await listener.accept();
+   * const detached = loop.detach(old);
+   * assert.equal(await old.closed, undefined);
+   * const host = loop.adopt(old.association, detached, { ...detached.state, admin: true, qid: 0 });
+   * await host.transmit({ kind: "command", sqe: new Uint8Array(64), data: undefined, direction: undefined });
+   * assert.equal((await ctrl.receive()).kind, "command");
+   * await host.close();
+   * await listener.close();
+   * ```
+   */
+  detach(qp: QueuePair): LoopbackDetached {
+    if (!(qp instanceof LoopbackQueuePair) || qp.transport !== this) {
+      throw new TypeError("Cannot detach the queue pair: it is not one of this loopback fabric's");
+    }
+    return qp.detach();
+  }
+
+  /**
+   * Continues a detached connection as a new queue pair of `association`, at the recorded queue
+   * state (e.g. from a handoff record); capsules that arrived meanwhile are received first.
+   *
+   * @param association The new owner's association (same role as the detached end).
+   * @param detached What {@linkcode LoopbackTransport.detach} returned.
+   * @param resume Queue identity and SQ state to continue from.
+   * @returns The queue pair.
+   * @throws {TypeError} When `detached` comes from another fabric, was adopted already, or the
+   * association has the other role.
+   */
+  adopt(
+    association: Association,
+    detached: LoopbackDetached,
+    resume: LoopbackResume,
+  ): QueuePair {
+    const old = takeEnd(detached, this, association.controller);
+    return LoopbackQueuePair.takeOver(old, association, resume);
   }
 }

@@ -72,9 +72,12 @@ export {
   TcpQueuePair,
   type TcpQueuePairInit,
 } from "./queue_pair.ts";
-export { type ByteListener, type ByteStream, dial, listen } from "./stream.ts";
+export { type ByteListener, type ByteStream, dial, listen, streamFromSocket } from "./stream.ts";
 export { PduReader, TruncatedStreamError } from "./reader.ts";
 export { controllerHandshake, hostHandshake } from "./handshake.ts";
 export { fesLabel } from "./fes.ts";
+
+// The types of @nvmf/transport this package's API uses, so that its documentation is complete.
+export type * from "@nvmf/transport";
 
 registerTransport(tcp);

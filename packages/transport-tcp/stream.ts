@@ -25,6 +25,15 @@ export interface ByteStream {
   readonly remote: string;
   /** Our address. */
   readonly local: { hostname: string; port: number };
+  /**
+   * Gives the socket up so that another process can own the connection (`@nvmf/handoff`; Node's,
+   * Bun's and Deno's `child.send(message, socket)`): stops reading, ends a pending `read()` with
+   * 0, and returns the `node:net` socket, paused and without data listeners. Returns undefined
+   * and changes nothing when received bytes are buffered (they would be lost) or the stream has
+   * ended. Afterwards the stream reads nothing, refuses writes and `close()` leaves the socket
+   * alone. Only streams over `node:net` sockets have it (see {@linkcode streamFromSocket}).
+   */
+  release?(): net.Socket | undefined;
 }
 
 /** A listening socket. */
@@ -204,44 +213,94 @@ class DenoListener implements ByteListener {
 
 const HIGH_WATER = 1 << 20;
 
+/**
+ * Wraps a connected `node:net` socket, e.g. one another process passed over `child_process`
+ * IPC after {@linkcode ByteStream.release}, as a stream with Nagle's algorithm off. Works on
+ * Deno too (its `node:net`), where {@linkcode dial} and {@linkcode listen} use Deno's own
+ * sockets, which cannot be passed.
+ *
+ * @param socket The connected socket; the stream reads from it from now on.
+ * @returns The stream; it has `release()`.
+ * @example Usage
+ * ```ts
+ * import * as net from "node:net";
+ * import { streamFromSocket } from "@nvmf/transport-tcp";
+ * import assert from "node:assert/strict";
+ * const server = net.createServer((s) => s.end(Uint8Array.of(7)));
+ * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ * const { port } = server.address() as net.AddressInfo;
+ * const socket = net.connect(port, "127.0.0.1");
+ * await new Promise((resolve) => socket.once("connect", resolve));
+ * const stream = streamFromSocket(socket);
+ * const got = new Uint8Array(1);
+ * assert.equal(await stream.read(got), 1);
+ * assert.equal(got[0], 7);
+ * stream.close();
+ * server.close();
+ * ```
+ */
+export function streamFromSocket(socket: net.Socket): ByteStream {
+  socket.setNoDelay(true);
+  return new NodeStream(socket);
+}
+
 class NodeStream implements ByteStream {
   readonly #socket: net.Socket;
   readonly #chunks: Uint8Array[] = [];
   #head = 0; // bytes of #chunks[0] already consumed
   #buffered = 0;
   #ended = false;
+  #released = false;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
   #paused = false;
   readonly remote: string;
   readonly local: { hostname: string; port: number };
+  readonly #onData = (chunk: Uint8Array): void => {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    if (this.#buffered > HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#signal();
+  };
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    this.#signal();
+  };
+  readonly #onError = (e: Error): void => {
+    this.#error ??= e;
+    this.#signal();
+  };
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.local = { hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 };
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
-      if (this.#buffered > HIGH_WATER && !this.#paused) {
-        this.#paused = true;
-        socket.pause();
-      }
-      this.#signal();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#signal();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#signal();
-    });
-    socket.on("error", (e: Error) => {
-      this.#error ??= e;
-      this.#signal();
-    });
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onEnd);
+    socket.on("error", this.#onError);
     socket.resume();
+  }
+
+  release(): net.Socket | undefined {
+    if (this.#released || this.#ended || this.#error !== undefined || this.#buffered > 0) {
+      return undefined;
+    }
+    const socket = this.#socket;
+    socket.pause();
+    socket.off("data", this.#onData);
+    socket.off("end", this.#onEnd);
+    socket.off("close", this.#onEnd);
+    socket.off("error", this.#onError);
+    // Until the new owner listens, an error must not go unhandled.
+    socket.on("error", () => {});
+    this.#released = true;
+    this.#ended = true;
+    this.#signal();
+    return socket;
   }
 
   #signal(): void {
@@ -278,6 +337,9 @@ class NodeStream implements ByteStream {
 
   writev(chunks: readonly Uint8Array[]): Promise<void> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#released) {
+      return Promise.reject(new Error("Cannot write: the socket was released to another owner"));
+    }
     return new Promise((resolve, reject) => {
       const socket = this.#socket;
       socket.cork();
@@ -288,6 +350,7 @@ class NodeStream implements ByteStream {
   }
 
   close(): void {
+    if (this.#released) return;
     this.#socket.destroy();
     this.#ended = true;
     this.#signal();
