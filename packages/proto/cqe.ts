@@ -17,6 +17,7 @@
  * @module
  */
 
+import { checkUint, putU16, putU32, u16, u32, view } from "./_bytes.ts";
 import { CQE_SIZE, CqeStatusBits } from "./constants.ts";
 
 /** Offset of DW0, command specific (u32). */
@@ -48,40 +49,10 @@ export interface Cqe {
   status: number;
 }
 
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
 function checkCqeBytes(b: Uint8Array): void {
   if (b.length < CQE_SIZE) {
     throw new RangeError(`Cannot use CQE as it needs ${CQE_SIZE} bytes: received ${b.length}`);
   }
-}
-
-function checkUint(what: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(`Cannot encode ${what} as it must be 0 to ${max}: received ${value}`);
-  }
-}
-
-function u16(b: Uint8Array, at: number): number {
-  return b[at] | (b[at + 1] << 8);
-}
-
-function putU16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
-
-function putU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-  b[at + 2] = v >>> 16;
-  b[at + 3] = v >>> 24;
 }
 
 /**

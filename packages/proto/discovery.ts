@@ -26,6 +26,7 @@
  * @module
  */
 
+import { SPACE, target, ubig, uint, utf8Decoder, utf8Encoder } from "./_bytes.ts";
 import { LogPageSize, NQN_FIELD_SIZE } from "./constants.ts";
 import { ProtocolFieldError } from "./errors.ts";
 
@@ -113,9 +114,6 @@ const HEADER_SIZE = LogPageSize.DISCOVERY_HEADER;
 const ENTRY_SIZE = LogPageSize.DISCOVERY_ENTRY;
 // The header's fields end at byte 18; a shorter read cannot even hold RECFMT.
 const HEADER_FIELDS_END = DiscoveryLogHeaderOffset.recfmt + 2;
-const SPACE = 0x20;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 /** The TCP transport specific address subtype (NVMe/TCP 1.0, 8.1.1, Figure 9). */
 export interface TcpTsas {
@@ -204,7 +202,7 @@ export function encodeDiscoveryLogHeader(
   header: Partial<DiscoveryLogHeader>,
   into?: Uint8Array,
 ): Uint8Array {
-  const bytes = target(into, HEADER_SIZE, "Discovery log page header");
+  const [bytes] = target(into, HEADER_SIZE, "Discovery log page header");
   writeHeader(bytes, header);
   return bytes;
 }
@@ -261,8 +259,8 @@ export function encodeDiscoveryLogEntry(
   entry: Partial<DiscoveryLogEntry>,
   into?: Uint8Array,
 ): Uint8Array {
-  const bytes = target(into, ENTRY_SIZE, "Discovery log page entry");
-  writeEntry(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, entry, 0);
+  const [bytes, view] = target(into, ENTRY_SIZE, "Discovery log page entry");
+  writeEntry(bytes, view, 0, entry, 0);
   return bytes;
 }
 
@@ -336,9 +334,8 @@ export function encodeDiscoveryLog(
   into?: Uint8Array,
 ): Uint8Array {
   const size = HEADER_SIZE + entries.length * ENTRY_SIZE;
-  const bytes = target(into, size, "Discovery log page");
+  const [bytes, view] = target(into, size, "Discovery log page");
   writeHeader(bytes, { ...header, numrec: header.numrec ?? BigInt(entries.length) });
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < entries.length; i++) {
     writeEntry(bytes, view, HEADER_SIZE + i * ENTRY_SIZE, entries[i], i);
   }
@@ -348,8 +345,8 @@ export function encodeDiscoveryLog(
 function writeHeader(bytes: Uint8Array, h: Partial<DiscoveryLogHeader>): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const o = DiscoveryLogHeaderOffset;
-  view.setBigUint64(o.genctr, u64(h.genctr, "GENCTR"), true);
-  view.setBigUint64(o.numrec, u64(h.numrec, "NUMREC"), true);
+  view.setBigUint64(o.genctr, ubig(h.genctr, 64, "GENCTR"), true);
+  view.setBigUint64(o.numrec, ubig(h.numrec, 64, "NUMREC"), true);
   view.setUint16(o.recfmt, uint(h.recfmt, 0xffff, "RECFMT"), true);
 }
 
@@ -450,7 +447,7 @@ function readNqn(bytes: Uint8Array, at: number): string {
     );
   }
   try {
-    return utf8.decode(field.subarray(0, nul));
+    return utf8Decoder.decode(field.subarray(0, nul));
   } catch {
     throw new ProtocolFieldError("Reject SUBNQN: not valid UTF-8", "SUBNQN", at);
   }
@@ -469,42 +466,4 @@ function writeNqn(bytes: Uint8Array, at: number, value: string | undefined, labe
   if (field.subarray(0, written).includes(0)) {
     throw new RangeError(`Cannot encode ${label}: contains a NUL character`);
   }
-}
-
-function target(into: Uint8Array | undefined, size: number, what: string): Uint8Array {
-  if (into === undefined) return new Uint8Array(size);
-  if (!(into instanceof Uint8Array) || into.length < size) {
-    throw new RangeError(
-      `Cannot encode ${what}: need ${size} bytes, received ${
-        into instanceof Uint8Array ? into.length : typeof into
-      }`,
-    );
-  }
-  const bytes = into.length === size ? into : into.subarray(0, size);
-  bytes.fill(0);
-  return bytes;
-}
-
-function uint(value: unknown, max: number, label: string): number {
-  if (value === undefined) return 0;
-  if (typeof value !== "number") {
-    throw new TypeError(`Cannot encode ${label}: expected a number, received ${typeof value}`);
-  }
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(
-      `Cannot encode ${label}: expected an integer 0 to ${max}, received ${value}`,
-    );
-  }
-  return value;
-}
-
-function u64(value: unknown, label: string): bigint {
-  if (value === undefined) return 0n;
-  if (typeof value !== "bigint") {
-    throw new TypeError(`Cannot encode ${label}: expected a bigint, received ${typeof value}`);
-  }
-  if (BigInt.asUintN(64, value) !== value) {
-    throw new RangeError(`Cannot encode ${label}: ${value} does not fit in 64 bits`);
-  }
-  return value;
 }

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { checkUint, hex2, utf8Decoder, utf8Encoder, view } from "./_bytes.ts";
 import {
   CONNECT_DATA_SIZE,
   CONNECT_IATTR_DATA,
@@ -201,23 +202,6 @@ export interface ConnectInvalidParameter {
   inData: boolean;
   /** IPO: byte offset of the offending field in the SQE or the Connect data. */
   offset: number;
-}
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
-
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function checkUint(what: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(`Cannot encode ${what} as it must be 0 to ${max}: received ${value}`);
-  }
-}
-
-function hex2(n: number): string {
-  return "0x" + n.toString(16).padStart(2, "0");
 }
 
 /** The SQE an encoder writes: `into`, checked, or a new one. */

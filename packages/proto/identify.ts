@@ -24,6 +24,7 @@
  * @module
  */
 
+import { SPACE, target, ubig, uint, utf8Decoder, utf8Encoder } from "./_bytes.ts";
 import { IDENTIFY_DATA_SIZE, NS_ID_LENGTH, NSID_BROADCAST } from "./constants.ts";
 import { ProtocolFieldError } from "./errors.ts";
 
@@ -1032,28 +1033,6 @@ function checkLength(
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function target(into: Uint8Array | undefined, size: number, what: string): [Uint8Array, DataView] {
-  let bytes: Uint8Array;
-  if (into === undefined) {
-    bytes = new Uint8Array(size);
-  } else {
-    if (!(into instanceof Uint8Array) || into.length < size) {
-      throw new RangeError(
-        `Cannot encode ${what}: need ${size} bytes, received ${
-          into instanceof Uint8Array ? into.length : typeof into
-        }`,
-      );
-    }
-    bytes = into.length === size ? into : into.subarray(0, size);
-    bytes.fill(0);
-  }
-  return [bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
-}
-
-const SPACE = 0x20;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-const utf8Encoder = new TextEncoder();
-
 function decodeFields(
   bytes: Uint8Array,
   view: DataView,
@@ -1096,7 +1075,7 @@ function decodeFields(
           );
         }
         try {
-          out[name] = utf8.decode(bytes.subarray(at, at + nul));
+          out[name] = utf8Decoder.decode(bytes.subarray(at, at + nul));
         } catch {
           throw new ProtocolFieldError(
             `Reject ${name.toUpperCase()}: not valid UTF-8`,
@@ -1213,27 +1192,4 @@ function encodeFields(
       }
     }
   }
-}
-
-function uint(value: unknown, max: number, label: string): number {
-  if (value === undefined) return 0;
-  if (typeof value !== "number") {
-    throw new TypeError(`Cannot encode ${label}: expected a number, received ${typeof value}`);
-  }
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(
-      `Cannot encode ${label}: expected an integer 0 to ${max}, received ${value}`,
-    );
-  }
-  return value;
-}
-
-function ubig(value: unknown, bits: number, label: string): bigint {
-  if (typeof value !== "bigint") {
-    throw new TypeError(`Cannot encode ${label}: expected a bigint, received ${typeof value}`);
-  }
-  if (value < 0n || BigInt.asUintN(bits, value) !== value) {
-    throw new RangeError(`Cannot encode ${label}: ${value} does not fit in ${bits} bits`);
-  }
-  return value;
 }

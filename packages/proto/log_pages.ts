@@ -22,6 +22,7 @@
  * @module
  */
 
+import { SPACE, target, ubig, uint } from "./_bytes.ts";
 import {
   AdminOpcode,
   CHANGED_NS_LIST_OVERFLOW,
@@ -1009,8 +1010,6 @@ export function decodeIdentify(sqe: Uint8Array): Required<IdentifyCommand> {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const SPACE = 0x20;
-
 function sqeView(sqe: Uint8Array, opcode: number, what: string): DataView {
   if (!(sqe instanceof Uint8Array) || sqe.length < SQE_SIZE) {
     throw new RangeError(
@@ -1036,46 +1035,4 @@ function readU128(view: DataView, at: number): bigint {
 function writeU128(view: DataView, at: number, value: bigint): void {
   view.setBigUint64(at, BigInt.asUintN(64, value), true);
   view.setBigUint64(at + 8, value >> 64n, true);
-}
-
-function target(into: Uint8Array | undefined, size: number, what: string): [Uint8Array, DataView] {
-  let bytes: Uint8Array;
-  if (into === undefined) {
-    bytes = new Uint8Array(size);
-  } else {
-    if (!(into instanceof Uint8Array) || into.length < size) {
-      throw new RangeError(
-        `Cannot encode ${what}: need ${size} bytes, received ${
-          into instanceof Uint8Array ? into.length : typeof into
-        }`,
-      );
-    }
-    bytes = into.length === size ? into : into.subarray(0, size);
-    bytes.fill(0);
-  }
-  return [bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
-}
-
-function uint(value: unknown, max: number, label: string): number {
-  if (value === undefined) return 0;
-  if (typeof value !== "number") {
-    throw new TypeError(`Cannot encode ${label}: expected a number, received ${typeof value}`);
-  }
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(
-      `Cannot encode ${label}: expected an integer 0 to ${max}, received ${value}`,
-    );
-  }
-  return value;
-}
-
-function ubig(value: unknown, bits: number, label: string): bigint {
-  if (value === undefined) return 0n;
-  if (typeof value !== "bigint") {
-    throw new TypeError(`Cannot encode ${label}: expected a bigint, received ${typeof value}`);
-  }
-  if (BigInt.asUintN(bits, value) !== value) {
-    throw new RangeError(`Cannot encode ${label}: ${value} does not fit in ${bits} bits`);
-  }
-  return value;
 }

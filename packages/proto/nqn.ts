@@ -20,6 +20,7 @@
  * @module
  */
 
+import { utf8Encoder } from "./_bytes.ts";
 import {
   DISCOVERY_NQN,
   NQN_MAX_LENGTH,
@@ -45,8 +46,6 @@ const HEX: readonly string[] = Array.from(
   (_, i) => i.toString(16).padStart(2, "0"),
 );
 
-const encoder = new TextEncoder();
-
 /**
  * Checks an NQN against the rules of Base 4.5 and says what is wrong with it.
  *
@@ -68,7 +67,7 @@ const encoder = new TextEncoder();
  */
 export function validateNqn(nqn: string): string | undefined {
   if (typeof nqn !== "string") return `expected a string, received ${typeof nqn}`;
-  const length = encoder.encode(nqn).length;
+  const length = utf8Encoder.encode(nqn).length;
   if (length > NQN_MAX_LENGTH) {
     return `${length} bytes of UTF-8 exceed the limit of ${NQN_MAX_LENGTH}`;
   }

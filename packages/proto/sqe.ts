@@ -29,6 +29,7 @@ import {
   SQE_SIZE,
   SqeFlagsBits,
 } from "./constants.ts";
+import { checkUint, putU32, u32, view } from "./_bytes.ts";
 
 /** Offset of OPC, the opcode (CDW0 bits 7:0). */
 export const SQE_OPCODE = 0;
@@ -126,19 +127,9 @@ export interface Sqe {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
 function checkSqeBytes(b: Uint8Array): void {
   if (b.length < SQE_SIZE) {
     throw new RangeError(`Cannot use SQE as it needs ${SQE_SIZE} bytes: received ${b.length}`);
-  }
-}
-
-function checkUint(what: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new RangeError(`Cannot encode ${what} as it must be 0 to ${max}: received ${value}`);
   }
 }
 
@@ -150,17 +141,6 @@ function checkU64(what: string, value: bigint): void {
   if (value < 0n || value > U64_MAX) {
     throw new RangeError(`Cannot encode ${what} as it must fit 64 bits: received ${value}`);
   }
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
-
-function putU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-  b[at + 2] = v >>> 16;
-  b[at + 3] = v >>> 24;
 }
 
 function u64(b: Uint8Array, at: number): bigint {

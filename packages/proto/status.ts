@@ -18,6 +18,7 @@
  * @module
  */
 
+import { hex2 } from "./_bytes.ts";
 import {
   AdminOpcode,
   CommandSpecificStatus,
@@ -63,10 +64,6 @@ export interface StatusContext {
 const RESERVED = "RESERVED";
 /** Name returned for a vendor specific status code. */
 const VENDOR_SPECIFIC = "VENDOR_SPECIFIC";
-
-function hex2(n: number): string {
-  return "0x" + n.toString(16).padStart(2, "0");
-}
 
 function checkRange(what: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 0 || value > max) {
