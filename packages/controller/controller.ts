@@ -613,6 +613,9 @@ export class Controller {
       else status = await this.#ioCommand(q, cmd, sqe);
       if (status !== NO_RESPONSE) await this.#respond(q, sqe, status, 0, 0);
     } catch (e) {
+      // A queue pair that ended under the command (the host went away, or broke the protocol
+      // and the transport ended the connection) is the queue's end, handled there: not an error.
+      if (q.qp.done) return;
       if (!this.#destroyed) {
         this.#init.hooks.error(
           e,

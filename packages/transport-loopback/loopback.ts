@@ -12,7 +12,15 @@
  * @module
  */
 
-import { CQE_CID, CQE_SIZE, CQE_SQID, GenericStatus, sqeCid, TransportType } from "@nvmf/proto";
+import {
+  CQE_CID,
+  CQE_SIZE,
+  CQE_SQID,
+  Fes,
+  GenericStatus,
+  sqeCid,
+  TransportType,
+} from "@nvmf/proto";
 import {
   type Association,
   BaseQueuePair,
@@ -310,6 +318,11 @@ class LoopbackQueuePair extends BaseQueuePair {
     this._deliver(capsule);
   }
 
+  /** Ends the connection as a protocol violation, as an NVMe/TCP TermReq would. */
+  _dropLink(reason: string): void {
+    this.#link.drop(reason, "protocol", Fes.INVALID_PDU_HEADER_FIELD);
+  }
+
   /** Called by the link when the connection is dropped or the peer closes. */
   _linkDown(error: TransportError | undefined): void {
     if (this.#parked !== undefined) {
@@ -425,9 +438,11 @@ function checkRange(
   }
   const host = cmd.host;
   if (host.data === undefined || host.direction !== direction) {
-    throw new RangeError(
-      `Cannot move data ${direction}: the host's command carries ${host.direction ?? "no data"}`,
-    );
+    // Over NVMe/TCP the host answers such an R2T or C2HData with a TermReq: the connection ends.
+    const reason = `Cannot move data ${direction} for command ${sqeCid(cmd.sqe)}: ` +
+      `the host's command carries ${host.direction ?? "no data"}`;
+    cmd.from._dropLink(reason);
+    throw new TransportError(reason, "protocol", { fes: Fes.INVALID_PDU_HEADER_FIELD });
   }
   if (offset + length > host.data.length) {
     throw new RangeError(
@@ -457,11 +472,11 @@ class Link {
     this.timers.clear();
   }
 
-  drop(reason: string): void {
+  drop(reason: string, code: "connection" | "protocol" = "connection", fes?: number): void {
     if (this.#down) return;
     this.#teardown();
-    this.host._linkDown(new TransportError(reason, "connection"));
-    this.controller._linkDown(new TransportError(reason, "connection"));
+    this.host._linkDown(new TransportError(reason, code, { fes }));
+    this.controller._linkDown(new TransportError(reason, code, { fes }));
   }
 
   close(by: LoopbackQueuePair): void {

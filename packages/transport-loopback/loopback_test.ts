@@ -229,11 +229,30 @@ test("controller data methods refuse ranges beyond the command's SGL", async () 
   );
   const cmd = await p.ctrl.receive() as CommandCapsule;
   await assert.rejects(p.ctrl.sendControllerData(cmd, 256, new Uint8Array(512), true), RangeError);
-  await assert.rejects(p.ctrl.receiveControllerData(cmd, 0, new Uint8Array(16)), RangeError);
   await assert.rejects(
     p.host.receiveControllerData(cmd, 0, new Uint8Array(16)),
     /host queue pair/,
   );
+  await shutdown(p);
+});
+
+test("fetching data for a command whose host buffer is for reading ends the connection, as a TermReq would", async () => {
+  const p = await pair();
+  await p.host.transmit(
+    commandCapsule(
+      encodeSqe({ opcode: NvmOpcode.WRITE, cid: 1 }),
+      new Uint8Array(512),
+      "controller-to-host",
+    ),
+  );
+  const cmd = await p.ctrl.receive() as CommandCapsule;
+  await assert.rejects(
+    p.ctrl.receiveControllerData(cmd, 0, new Uint8Array(16)),
+    (e) => e instanceof TransportError && e.code === "protocol",
+  );
+  const hostEnd = await p.host.closed;
+  assert.ok(hostEnd instanceof TransportError && hostEnd.code === "protocol");
+  assert.ok((await p.ctrl.closed) instanceof TransportError);
   await shutdown(p);
 });
 
