@@ -6,6 +6,8 @@
  * @module
  */
 
+import process from "node:process";
+
 /** The access pattern of a block workload. */
 export type Pattern = "randread" | "randwrite" | "seqread" | "seqwrite";
 
@@ -47,6 +49,12 @@ export interface Measurement {
   p50Us: number;
   /** 99th percentile latency in microseconds (0 when not recorded). */
   p99Us: number;
+  /**
+   * Process CPU time (user + system, all threads) per operation inside the window, in
+   * microseconds; 0 when unknown. Steadier than the rates on a shared machine: other load
+   * slows the run down but does not add to it.
+   */
+  cpuUsPerOp: number;
 }
 
 /**
@@ -89,6 +97,8 @@ export class Recorder {
   #n = 0;
   #ops = 0;
   #bytes = 0;
+  #cpuStart = -1;
+  #cpuEnd = -1;
 
   /**
    * Opens a window `timing.warmup` seconds from now, `timing.seconds` long.
@@ -112,7 +122,11 @@ export class Recorder {
    */
   complete(now: number, latencyMs: number, bytes: number): boolean {
     if (now < this.start) return true;
-    if (now >= this.end) return false;
+    if (now >= this.end) {
+      if (this.#cpuEnd < 0) this.#cpuEnd = cpuMicros();
+      return false;
+    }
+    if (this.#cpuStart < 0) this.#cpuStart = cpuMicros();
     this.#ops++;
     this.#bytes += bytes;
     if (latencyMs >= 0) this.#samples[this.#n++ % this.#samples.length] = latencyMs;
@@ -146,8 +160,16 @@ export class Recorder {
       gbPerSec: this.#bytes / seconds / 1e9,
       p50Us: percentile(sorted, 0.5) * 1000,
       p99Us: percentile(sorted, 0.99) * 1000,
+      cpuUsPerOp: this.#cpuStart >= 0 && this.#cpuEnd >= 0 && this.#ops > 0
+        ? (this.#cpuEnd - this.#cpuStart) / this.#ops
+        : 0,
     };
   }
+}
+
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 /**

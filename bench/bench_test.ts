@@ -10,7 +10,11 @@ import {
   workloadName,
 } from "./_workload.ts";
 import { selfTimes } from "./profile.ts";
-import { benchTransport, DISK_SIZE } from "./transport.ts";
+import { benchTransport, DISK_SIZE, setUpTransport } from "./transport.ts";
+import { cqeCid, cqeStatus, encodeCqe, encodeSqe, NvmOpcode, sqeCid } from "@nvmf/proto";
+import { Association, commandCapsule, responseCapsule } from "@nvmf/transport";
+import { tcp } from "@nvmf/transport-tcp";
+import { LoopbackTransport } from "@nvmf/transport-loopback";
 
 test("percentile() takes the nearest rank and 0 of nothing", () => {
   const s = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -120,4 +124,142 @@ test("benchTransport() verifies and runs a loopback case", async () => {
   assert.ok(m.ops > 0);
   assert.equal(m.bytes, m.ops * 4096);
   assert.ok(DISK_SIZE >= 4096);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hot-path behaviour the benchmarks rely on (the optimisations of docs/PERFORMANCE.md): pooled
+// in-capsule data buffers, and queue pairs that push capsules to a consumer.
+
+test("in-capsule writes at depth over NVMe/TCP land intact while their buffers are reused", async () => {
+  const c = {
+    transport: "tcp",
+    pattern: "randwrite",
+    blockSize: 4096,
+    qd: 8,
+    queues: 1,
+    digests: true,
+  } as const;
+  const setup = await setUpTransport(c);
+  try {
+    const qp = setup.hosts[0];
+    const bs = 4096;
+    const rounds = 6;
+    const at = (i: number) => DISK_SIZE - (i + 1) * bs * 3; // spread out, away from verifyPath
+    const pattern = (i: number) => new Uint8Array(bs).map((_, k) => (i * 131 + k * 7) & 0xff);
+    const done = new Map<number, () => void>();
+    const pump = (async () => {
+      for (;;) {
+        const r = await qp.receive().catch(() => undefined);
+        if (r === undefined || r.kind !== "response") return;
+        assert.equal(cqeStatus(r.cqe) >>> 1, 0);
+        done.get(cqeCid(r.cqe))?.();
+      }
+    })();
+    const io = (cid: number, opcode: number, offset: number, data: Uint8Array) =>
+      new Promise<void>((resolve) => {
+        done.set(cid, resolve);
+        const dir = opcode === NvmOpcode.WRITE ? "host-to-controller" : "controller-to-host";
+        const sqe = encodeSqe({ opcode, cid, nsid: 1, cdw10: offset });
+        qp.transmit(commandCapsule(sqe, data, dir));
+      });
+    // 8 writes in flight, 6 rounds: the controller's pooled buffers serve several commands each.
+    for (let r = 0; r < rounds; r++) {
+      await Promise.all(
+        Array.from({ length: c.qd }, (_, q) => {
+          const i = r * c.qd + q;
+          return io(q, NvmOpcode.WRITE, at(i), pattern(i));
+        }),
+      );
+    }
+    for (let i = 0; i < rounds * c.qd; i++) {
+      const back = new Uint8Array(bs);
+      await io(0, NvmOpcode.READ, at(i), back);
+      assert.deepEqual(back, pattern(i), `write ${i} came back different`);
+    }
+    await setup.close();
+    await pump;
+  } catch (e) {
+    await setup.close();
+    throw e;
+  }
+});
+
+test("a controller cannot read a command's in-capsule data once its response is sent", async () => {
+  const controllerNa = new Association(tcp, true, { ioInCapsuleData: 8192 });
+  const hostNa = new Association(tcp, false);
+  hostNa.update({ ioccsz: (64 + 8192) / 16, mdts: 0 });
+  const listener = await tcp.listen(controllerNa, { traddr: "127.0.0.1", trsvcid: "0" });
+  const [host, ctrl] = await Promise.all([
+    tcp.connect(hostNa, { address: listener.address, admin: false, qid: 1, qsize: 32 }),
+    listener.accept(),
+  ]);
+  try {
+    ctrl.setConnected({ qid: 1, qsize: 32, sqFlowControl: true });
+    const data = new Uint8Array(4096).fill(9);
+    const sqe = encodeSqe({ opcode: NvmOpcode.WRITE, cid: 3, nsid: 1 });
+    await host.transmit(commandCapsule(sqe, data, "host-to-controller"));
+    const cmd = await ctrl.receive();
+    assert.equal(cmd.kind, "command");
+    if (cmd.kind !== "command") return;
+    const into = new Uint8Array(4096);
+    await ctrl.receiveControllerData(cmd, 0, into);
+    assert.deepEqual(into, data);
+    await ctrl.transmit(responseCapsule(encodeCqe({ cid: 3, sqid: 1 })));
+    await assert.rejects(ctrl.receiveControllerData(cmd, 0, into), /response was sent/);
+    const r = await host.receive();
+    assert.equal(r.kind === "response" && cqeCid(r.cqe), 3);
+  } finally {
+    await host.close();
+    await ctrl.close();
+    await listener.close();
+  }
+});
+
+test("consume() hands capsules over in order, never re-entrantly, then reports the end", async () => {
+  const t = new LoopbackTransport();
+  const controllerNa = new Association(t, true);
+  const hostNa = new Association(t, false);
+  const listener = await t.listen(controllerNa, { traddr: "bench-consume" });
+  const [host, ctrl] = await Promise.all([
+    t.connect(hostNa, { address: listener.address, admin: false, qid: 1, qsize: 32 }),
+    listener.accept(),
+  ]);
+  ctrl.setConnected({ qid: 1, qsize: 32, sqFlowControl: true });
+  // The controller answers every command at once: the loopback delivers the response inside
+  // the host's transmit, which the host's consumer makes for the next command.
+  ctrl.consume!((c) => {
+    if (c.kind === "command") {
+      ctrl.transmit(responseCapsule(encodeCqe({ cid: sqeCid(c.sqe), sqid: 1 }))).catch(() => {});
+    }
+  }, () => {});
+  const seen: number[] = [];
+  let depth = 0;
+  let maxDepth = 0;
+  const send = (cid: number) =>
+    host.transmit(commandCapsule(encodeSqe({ opcode: NvmOpcode.FLUSH, cid, nsid: 1 })));
+  let ended: Error | undefined;
+  const end = new Promise<void>((resolve) => {
+    host.consume!((c) => {
+      depth++;
+      maxDepth = Math.max(maxDepth, depth);
+      if (c.kind === "response") {
+        const cid = cqeCid(c.cqe);
+        seen.push(cid);
+        if (cid < 9) send(cid + 1);
+      }
+      depth--;
+    }, (e) => {
+      ended = e;
+      resolve();
+    });
+  });
+  await send(0);
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(maxDepth, 1);
+  await assert.rejects(host.receive(), TypeError);
+  await ctrl.close();
+  await end;
+  assert.ok(ended instanceof Error);
+  await host.close();
+  await listener.close();
 });

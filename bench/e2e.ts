@@ -8,14 +8,8 @@
  * @module
  */
 
-import {
-  isWrite,
-  type Measurement,
-  Offsets,
-  Recorder,
-  type Timing,
-  type Workload,
-} from "./_workload.ts";
+import type { Measurement, Pattern, Timing, Workload } from "./_workload.ts";
+import { type PerfResult, runPerf, type RwMode } from "../examples/nvmf.ts";
 
 /** A block device as the workload loop drives it (what a host's namespace offers). */
 export interface BlockDevice {
@@ -160,9 +154,55 @@ export async function loadNvmfStack(): Promise<Stack | string> {
   };
 }
 
+/** fio's `rw` for each bench pattern. */
+const RW: Record<Pattern, RwMode> = {
+  randread: "randread",
+  randwrite: "randwrite",
+  seqread: "read",
+  seqwrite: "write",
+};
+
 /**
- * Runs a workload on a block device: `w.qd * w.queues` operations in flight (the host spreads
- * them over its queues), until the window of `timing` ends.
+ * The `nvmf perf` options that run `w` as {@linkcode runBlockWorkload} does: to reproduce a row
+ * by hand, `deno task nvmf perf` with these flags runs the same code (see docs/PERFORMANCE.md).
+ *
+ * @param w The workload.
+ * @param timing Warm-up (`--ramp-time`) and measured seconds (`--runtime`).
+ * @param span Bytes of the device addressed (`--size`).
+ * @returns The command line flags after `perf`, connection flags left out.
+ * @example Usage
+ * ```ts
+ * import { perfFlags } from "./e2e.ts";
+ * import assert from "node:assert/strict";
+ * const w = { pattern: "seqread", blockSize: 131072, qd: 16, queues: 1, digests: false } as const;
+ * assert.deepEqual(perfFlags(w, { warmup: 0.5, seconds: 1.5 }, 1 << 26).slice(0, 4), ["--rw", "read", "--bs", "131072"]);
+ * ```
+ */
+export function perfFlags(w: Workload, timing: Timing, span: number): string[] {
+  return [
+    "--rw",
+    RW[w.pattern],
+    "--bs",
+    String(w.blockSize),
+    "--iodepth",
+    String(w.qd * w.queues),
+    "--num-queues",
+    String(w.queues),
+    "--size",
+    String(span),
+    "--runtime",
+    String(timing.seconds),
+    "--ramp-time",
+    String(timing.warmup),
+    "--time-based",
+    ...(w.digests ? ["-g", "-G"] : []),
+  ];
+}
+
+/**
+ * Runs a workload on a block device with `nvmf perf`'s engine ({@linkcode runPerf} of
+ * examples/nvmf.ts): `w.qd * w.queues` I/Os in flight (the host spreads them over its queues),
+ * the warm-up as fio's ramp time, then `timing.seconds` counted.
  *
  * @param device The device.
  * @param w The workload.
@@ -181,30 +221,42 @@ export async function runBlockWorkload(
   timing: Timing,
   span: number,
 ): Promise<Measurement> {
-  const rec = new Recorder(timing);
-  const write = isWrite(w.pattern);
-  const bs = w.blockSize;
-  const depth = w.qd * w.queues;
-  // performance.now() is an op call in Deno: at depth, time one operation in eight and let the
-  // others count against the last clock reading.
-  const sampleEvery = depth >= 8 ? 8 : 1;
-  let count = 0;
-  let now = performance.now();
-  const worker = async (i: number): Promise<void> => {
-    const at = new Offsets(w, span, 7919 * (i + 1));
-    const buf = new Uint8Array(bs).fill(i & 0xff);
-    for (;;) {
-      const timed = ++count % sampleEvery === 0;
-      const t0 = timed ? performance.now() : 0;
-      const lba = at.next() / device.blockSize;
-      if (write) await device.write(lba, buf);
-      else await device.read(lba, buf);
-      if (timed) now = performance.now();
-      if (!rec.complete(now, timed ? now - t0 : -1, bs)) return;
-    }
+  const r = await runPerf(device, {
+    rw: RW[w.pattern],
+    bs: w.blockSize,
+    iodepth: w.qd * w.queues,
+    regionBytes: span,
+    runtimeSec: timing.seconds,
+    rampTimeSec: timing.warmup,
+  });
+  return measurementOf(r);
+}
+
+/**
+ * The bench's figures of an `nvmf perf` result: both directions added, the latency of the one
+ * that moved data.
+ *
+ * @param r The result.
+ * @returns The measurement.
+ * @example Usage
+ * ```ts ignore
+ * const m = measurementOf(JSON.parse(perfJsonOutput));
+ * ```
+ */
+export function measurementOf(r: PerfResult): Measurement {
+  const ops = r.read.ios + r.write.ios;
+  const bytes = r.read.bytes + r.write.bytes;
+  const lat = r.read.ios >= r.write.ios ? r.read.latencyUs : r.write.latencyUs;
+  return {
+    ops,
+    bytes,
+    seconds: r.runtimeSec,
+    opsPerSec: r.runtimeSec > 0 ? ops / r.runtimeSec : 0,
+    gbPerSec: r.runtimeSec > 0 ? bytes / r.runtimeSec / 1e9 : 0,
+    p50Us: lat.p50,
+    p99Us: lat.p99,
+    cpuUsPerOp: r.cpuUsPerIo,
   };
-  await Promise.all(Array.from({ length: depth }, (_, i) => worker(i)));
-  return rec.result();
 }
 
 /**

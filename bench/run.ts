@@ -13,6 +13,7 @@
  * and, with `--json FILE`, writes the same rows as JSON.
  *
  * Usage: `deno run -A bench/run.ts [--json FILE] [--seconds S] [--warmup S] [--rss-seconds S]
+ * [--rss-namespace MIB]
  * [--only raw,transport,e2e,memory]`
  *
  * @module
@@ -33,6 +34,7 @@ import { benchTransport, runHostQueues, type TransportCase } from "./transport.t
 import {
   fillDevice,
   loadNvmfStack,
+  perfFlags,
   runBlockWorkload,
   type Stack,
   type StackOptions,
@@ -47,13 +49,16 @@ interface Options {
   json?: string;
   timing: Timing;
   rssSeconds: number;
+  /** Bytes of the RAM namespace (or disk) the memory cases' target serves. */
+  rssNamespace: number;
   only: Set<string>;
 }
 
 function parseArgs(args: string[]): Options {
   const o: Options = {
     timing: { warmup: 0.5, seconds: 1.5 },
-    rssSeconds: 6,
+    rssSeconds: 20,
+    rssNamespace: 16 * 1024 * 1024,
     only: new Set(["raw", "transport", "e2e", "memory"]),
   };
   for (let i = 0; i < args.length; i++) {
@@ -72,7 +77,13 @@ function parseArgs(args: string[]): Options {
     else if (a === "--seconds") o.timing.seconds = seconds(value());
     else if (a === "--warmup") o.timing.warmup = seconds(value());
     else if (a === "--rss-seconds") o.rssSeconds = seconds(value());
-    else if (a === "--only") o.only = new Set(value().split(","));
+    else if (a === "--rss-namespace") {
+      const mib = Number(value());
+      if (!Number.isInteger(mib) || mib < 1 || mib > 65536) {
+        throw new RangeError(`Cannot use --rss-namespace ${mib}: give 1 to 65536 MiB`);
+      }
+      o.rssNamespace = mib * 1024 * 1024;
+    } else if (a === "--only") o.only = new Set(value().split(","));
     else throw new RangeError(`Cannot parse ${a}: unknown option`);
   }
   return o;
@@ -175,7 +186,14 @@ function workloadRow(
     unit,
     p50Us: m.p50Us,
     p99Us: m.p99Us,
-    detail: { ...detail, iops: m.opsPerSec, gbPerSec: m.gbPerSec, ops: m.ops, seconds: m.seconds },
+    detail: {
+      ...detail,
+      iops: m.opsPerSec,
+      gbPerSec: m.gbPerSec,
+      ops: m.ops,
+      seconds: m.seconds,
+      cpuUsPerOp: m.cpuUsPerOp,
+    },
   };
 }
 
@@ -254,6 +272,7 @@ async function runSpecs(
   detail: Record<string, unknown>,
   digests: boolean,
   specs: Spec[],
+  perf?: (w: Workload) => string[],
 ): Promise<void> {
   for (const spec of specs) {
     const w: Workload = { ...spec.w, digests };
@@ -261,7 +280,8 @@ async function runSpecs(
     const label = `${labelPrefix} ${workloadName(w)}`;
     let row: Row;
     try {
-      row = workloadRow(layer, id, label, spec, await measure(w), detail);
+      const more = perf === undefined ? detail : { ...detail, perfFlags: perf(w).join(" ") };
+      row = workloadRow(layer, id, label, spec, await measure(w), more);
       if (digests) {
         const plain = rows.find((r) => r.id === `${prefix}.${spec.key}`);
         if (plain !== undefined && plain.value > 0) {
@@ -378,6 +398,13 @@ async function withStack<T>(
   }
 }
 
+/** How to run an e2e row by hand with `nvmf perf` (its flags follow in `detail.perfFlags`). */
+function perfCommand(transport: "tcp" | "loopback"): string {
+  return transport === "tcp"
+    ? "deno task target --ram 64M & deno task nvmf perf -a 127.0.0.1 -n nqn.2026-01.dev.nvmf:target"
+    : "(loopback: in-process only; bench/case.ts nvmf-loopback runs the same code)";
+}
+
 async function runE2e(o: Options, refs: Refs, rows: Row[], stack: Stack): Promise<void> {
   const base = { size: E2E_SPAN, queueSize: 128 };
   const groups: {
@@ -406,9 +433,10 @@ async function runE2e(o: Options, refs: Refs, rows: Row[], stack: Stack): Promis
           refs,
           rows,
           (w) => runBlockWorkload(device, w, o.timing, E2E_SPAN),
-          { transport: g.transport, stack: stack.name },
+          { transport: g.transport, stack: stack.name, perf: perfCommand(g.transport) },
           g.digests,
           g.specs,
+          (w) => perfFlags(w, o.timing, E2E_SPAN),
         ));
     } catch (e) {
       rows.push(
@@ -452,10 +480,10 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function spawnTarget(stack: "transport" | "nvmf"): Promise<Child> {
+async function spawnTarget(stack: "transport" | "nvmf", size: number): Promise<Child> {
   const script = new URL("./serve_child.ts", import.meta.url);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.pathname, "--stack", stack, "--size", String(E2E_SPAN)],
+    args: ["run", "-A", script.pathname, "--stack", stack, "--size", String(size)],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -516,12 +544,13 @@ async function runMemory(o: Options, rows: Row[], stack: Stack | undefined): Pro
     : ["transport", "nvmf"];
   for (const kind of kinds) {
     const id = `memory.${kind}.rss`;
+    const span = o.rssNamespace;
     const label = `memory: ${
       kind === "transport" ? "bench server" : "nvmf Target"
-    } rss, ${RSS_CONNECTIONS} conns qd${RSS_QD} randread 4k`;
+    } rss, ${RSS_CONNECTIONS} conns qd${RSS_QD} randread 4k, ${span / 1048576} MiB namespace`;
     let child: Child | undefined;
     try {
-      child = await spawnTarget(kind);
+      child = await spawnTarget(kind, span);
       let m: Measurement;
       let close: () => Promise<void>;
       if (kind === "transport") {
@@ -536,7 +565,7 @@ async function runMemory(o: Options, rows: Row[], stack: Stack | undefined): Pro
         close = async () => {
           await Promise.all(qps.map((q) => q.close()));
         };
-        m = await runHostQueues(qps, w, timing, E2E_SPAN);
+        m = await runHostQueues(qps, w, timing, span);
       } else {
         const served = {
           address: child.ready.address,
@@ -548,15 +577,15 @@ async function runMemory(o: Options, rows: Row[], stack: Stack | undefined): Pro
           digests: false,
           queues: RSS_CONNECTIONS,
           queueSize: 128,
-          size: E2E_SPAN,
+          size: span,
         });
         close = host.close;
-        await fillDevice(host.device, E2E_SPAN);
+        await fillDevice(host.device, span);
         m = await runBlockWorkload(
           host.device,
           { ...w, queues: RSS_CONNECTIONS },
           timing,
-          E2E_SPAN,
+          span,
         );
       }
       await close();
@@ -570,6 +599,7 @@ async function runMemory(o: Options, rows: Row[], stack: Stack | undefined): Pro
       const detail = {
         iops: m.opsPerSec,
         seconds: timing.seconds,
+        namespaceBytes: span,
         rssSamplesMiB: inRun.map((s) => Number(mib(s.rss).toFixed(1))),
         heapSamplesMiB: inRun.map((s) => Number(mib(s.heap).toFixed(1))),
       };
@@ -660,7 +690,7 @@ if (import.meta.main) {
       date: new Date().toISOString(),
       command: `deno run -A bench/run.ts ${Deno.args.join(" ")}`.trim(),
       runtime: runtimeInfo(),
-      timing: { ...o.timing, rssSeconds: o.rssSeconds },
+      timing: { ...o.timing, rssSeconds: o.rssSeconds, rssNamespace: o.rssNamespace },
       seconds,
       rows,
     };

@@ -2,9 +2,11 @@
  * A target in its own process, so that its memory can be measured alone: the bench server of
  * `transport.ts` (`--stack transport`) or our `Target` with a RAM namespace (`--stack nvmf`),
  * on 127.0.0.1. Prints one JSON line `{"ready": {...}}` with where to connect, then
- * `{"rss": BYTES, "heap": BYTES}` every 250 ms; exits when its standard input closes.
+ * `{"rss": BYTES, "heap": BYTES, "heapTotal": BYTES, "external": BYTES}` (`Deno.memoryUsage()`)
+ * every 250 ms; exits when its standard input closes.
  *
- * Usage: `deno run -A bench/serve_child.ts --stack transport|nvmf [--size BYTES]`
+ * Usage: `deno run -A bench/serve_child.ts --stack transport|nvmf [--size BYTES]` (the RAM
+ * namespace, or the bench server's disk; default 64 MiB)
  *
  * @module
  */
@@ -12,7 +14,7 @@
 import { Association } from "@nvmf/transport";
 import { tcp } from "@nvmf/transport-tcp";
 import { loadNvmfStack } from "./e2e.ts";
-import { DISK_SIZE, IO_ICD, ramDisk, serveQueue } from "./transport.ts";
+import { DISK_SIZE, IO_ICD, serveQueue } from "./transport.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
@@ -27,7 +29,10 @@ let ready: Record<string, unknown>;
 if (stack === "transport") {
   const na = new Association(tcp, true, { maxIoQsize: 1024, ioInCapsuleData: IO_ICD });
   const listener = await tcp.listen(na, { traddr: "127.0.0.1", trsvcid: "0" });
-  const disk = ramDisk();
+  // A disk of its own, of the size asked for, every page touched (as the nvmf target's RAM
+  // namespace is once the host has written it).
+  const disk = new Uint8Array(size);
+  for (let i = 0; i < size; i += 512) disk[i] = i >>> 9;
   let qid = 0;
   const loop = (async () => {
     for (;;) {
@@ -66,7 +71,14 @@ if (stack === "transport") {
 console.log(JSON.stringify({ ready }));
 const timer = setInterval(() => {
   const m = Deno.memoryUsage();
-  console.log(JSON.stringify({ rss: m.rss, heap: m.heapUsed }));
+  console.log(
+    JSON.stringify({
+      rss: m.rss,
+      heap: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+    }),
+  );
 }, 250);
 // Exit when the parent closes our standard input.
 const sink = new Uint8Array(64);

@@ -32,6 +32,7 @@ import {
 } from "@nvmf/proto";
 import {
   Association,
+  type Capsule,
   type CommandCapsule,
   commandCapsule,
   DEFAULT_ASSOCIATION_PARAMS,
@@ -110,6 +111,16 @@ export async function serveQueue(
   const cqes: ResponseCapsule[] = [];
   const cqeFor = (cid: number): ResponseCapsule =>
     cqes[cid] ??= responseCapsule(encodeCqe({ cid, sqid: qp.qid ?? 0 }));
+  if (qp.consume !== undefined) {
+    // Capsules straight from the transport, as @nvmf/controller takes them.
+    return new Promise<void>((resolve) => {
+      qp.consume!((c) => {
+        if (c.kind !== "command") return;
+        if (mode === "eager") serveEager(qp, c, disk, cqeFor);
+        else serveAwait(qp, c, disk, cqeFor).catch(noop);
+      }, () => resolve());
+    });
+  }
   for (;;) {
     let c;
     try {
@@ -254,23 +265,56 @@ async function hostQueue(qp: QueuePair, w: Workload, rec: Recorder, at: Offsets)
   };
   let inflight = qd;
   let now = performance.now();
-  for (let cid = 0; cid < qd; cid++) issue(cid, now, true);
-  while (inflight > 0) {
-    const c = await qp.receive();
-    if (failure !== undefined) throw failure;
-    if (c.kind !== "response") continue;
+  // Completions are taken as they arrive (through `consume` when the queue pair has it, as
+  // @nvmf/host does) and the commands that replace them are issued together in a microtask:
+  // one per burst of completions, and never inside the transmit that completed them (the
+  // loopback transport completes a READ synchronously).
+  let next: number[] = [];
+  let spare: number[] = [];
+  let issuing = false;
+  const issueNext = () => {
+    issuing = false;
+    const batch = next;
+    next = spare;
+    spare = batch;
+    for (let i = 0; i < batch.length; i++) {
+      const sample = ++count % sampleEvery === 0;
+      issue(batch[i], now, sample);
+    }
+    batch.length = 0;
+  };
+  let done!: (e?: Error) => void;
+  const over = new Promise<void>((resolve, reject) => done = (e) => e ? reject(e) : resolve());
+  const completed = (c: Capsule): void => {
+    if (failure !== undefined) return done(failure);
+    if (c.kind !== "response") return;
     const cid = cqeCid(c.cqe);
     if (cqeStatus(c.cqe) >>> 1 !== 0) {
-      throw new Error(`Command ${cid} failed: status 0x${cqeStatus(c.cqe).toString(16)}`);
+      return done(
+        new Error(`Command ${cid} failed: status 0x${cqeStatus(c.cqe).toString(16)}`),
+      );
     }
     inflight--;
-    const sample = ++count % sampleEvery === 0;
-    if (sample || timed[cid] === 1) now = performance.now();
+    if (timed[cid] === 1 || count % sampleEvery === 0) now = performance.now();
     if (rec.complete(now, timed[cid] === 1 ? now - submitted[cid] : -1, bs)) {
       inflight++;
-      issue(cid, now, sample);
+      next.push(cid);
+      if (!issuing) {
+        issuing = true;
+        queueMicrotask(issueNext);
+      }
     }
+    if (inflight === 0) done();
+  };
+  for (let cid = 0; cid < qd; cid++) issue(cid, now, true);
+  if (qp.consume !== undefined) {
+    qp.consume(completed, (e) => done(e));
+  } else {
+    (async () => {
+      while (inflight > 0) completed(await qp.receive());
+    })().catch(done);
   }
+  await over;
 }
 
 /** A connected set of host queue pairs and their servers. */
@@ -374,6 +418,8 @@ export async function verifyPath(qp: QueuePair, bs: number): Promise<void> {
  *
  * @param c The case.
  * @param timing Warm-up and measured seconds.
+ * @param span Bytes of the disk the offsets cover (from 0): the whole 64 MiB by default; a
+ *   small span keeps the data the server copies in the CPU caches.
  * @returns The figures.
  * @example Usage
  * ```ts
@@ -384,11 +430,15 @@ export async function verifyPath(qp: QueuePair, bs: number): Promise<void> {
  * assert.ok(m.ops > 0);
  * ```
  */
-export async function benchTransport(c: TransportCase, timing: Timing): Promise<Measurement> {
+export async function benchTransport(
+  c: TransportCase,
+  timing: Timing,
+  span: number = DISK_SIZE,
+): Promise<Measurement> {
   const setup = await setUpTransport(c);
   try {
     await verifyPath(setup.hosts[0], c.blockSize);
-    return await runHostQueues(setup.hosts, c, timing);
+    return await runHostQueues(setup.hosts, c, timing, span);
   } finally {
     await setup.close();
   }

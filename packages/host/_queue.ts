@@ -33,6 +33,7 @@ import {
   SQHD_FLOW_CONTROL_DISABLED,
 } from "@nvmf/proto";
 import {
+  type Capsule,
   type CommandCapsule,
   type DataDirection,
   type QueuePair,
@@ -175,7 +176,8 @@ export class HostQueue {
     }
     // Hand out low CIDs first.
     for (let i = slots - 1; i >= 0; i--) this.#free.push(i);
-    this.#receiveLoop();
+    if (qp.consume !== undefined) qp.consume(this.#onCapsule, this.#onEnd);
+    else this.#receiveLoop();
   }
 
   /** Commands sent and not completed, timed-out ones included. */
@@ -340,6 +342,7 @@ export class HostQueue {
     this.qp.transmit(capsule as CommandCapsule).then(undefined, this.#onTransmitError);
   }
 
+  /** For a queue pair without `consume`: the same, through `receive()`. */
   async #receiveLoop(): Promise<void> {
     const qp = this.qp;
     for (;;) {
@@ -347,21 +350,33 @@ export class HostQueue {
       try {
         capsule = await qp.receive();
       } catch (error) {
-        this.#fail(asError(error));
+        this.#onEnd(asError(error));
         return;
       }
-      if (capsule.kind !== "response" || capsule.cqe.length < CQE_SIZE) {
-        this.#fail(
-          new TransportError(
-            `Cannot use queue ${this.qid}: received a ${capsule.kind} capsule a host never gets`,
-            "protocol",
-          ),
-        );
-        return;
-      }
-      this.#complete(capsule.cqe);
+      this.#onCapsule(capsule);
+      if (this.#down) return;
     }
   }
+
+  /** Every capsule the queue pair receives, as it arrives. */
+  readonly #onCapsule = (capsule: Capsule): void => {
+    if (this.#down) return;
+    if (capsule.kind !== "response" || capsule.cqe.length < CQE_SIZE) {
+      this.#fail(
+        new TransportError(
+          `Cannot use queue ${this.qid}: received a ${capsule.kind} capsule a host never gets`,
+          "protocol",
+        ),
+      );
+      return;
+    }
+    this.#complete(capsule.cqe);
+  };
+
+  /** The queue pair is done. */
+  readonly #onEnd = (error: Error): void => {
+    this.#fail(error);
+  };
 
   #complete(cqe: Uint8Array): void {
     const cid = cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8);

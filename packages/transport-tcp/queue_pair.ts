@@ -98,13 +98,32 @@ export interface TcpNegotiated {
 
 /** Largest data payload of one PDU we send (FreeBSD's tcp_max_transmit_data). */
 const MAX_TX_DATA = 256 * 1024;
-/** Data up to this size is copied into the staging buffer rather than queued by reference. */
-const COPY_DATA_LIMIT = 2048;
-const STAGE_SIZE = 64 * 1024;
+/**
+ * Data up to this size is copied into the staging buffer when queued rather than queued by
+ * reference: a batch then goes out as one buffer, with no second copy to gather it, and the
+ * caller may reuse the data at once (sendControllerData settles without waiting for the write).
+ */
+const COPY_DATA_LIMIT = 32 * 1024;
+/**
+ * First size of a staging buffer. A batch that outgrows its buffer goes on in another of the
+ * same size; the buffers after it are sized to the largest batch seen plus a quarter (in
+ * 16 KiB steps, up to STAGE_MAX), so that a connection under load keeps two buffers of about
+ * its batch size, not of the next power of two.
+ */
+const STAGE_SIZE = 16 * 1024;
+const STAGE_MAX = 256 * 1024;
+/** sendControllerData's outcomes when the data was copied: settled, shared by every call. */
+const SENT: Promise<SendOutcome> = Promise.resolve("sent");
+const MORE: Promise<SendOutcome> = Promise.resolve("more");
+const SUCCESS_SENT: Promise<SendOutcome> = Promise.resolve("success-sent");
 /** Received SQEs, CQEs and small in-capsule data are copied out into slabs of this size. */
 const SLAB_SIZE = 4096;
-/** In-capsule data above this size gets its own buffer rather than a slab slice. */
+/** In-capsule data above this size gets a pooled buffer rather than a slab slice. */
 const SLAB_TAKE_LIMIT = SLAB_SIZE / 4;
+/** Pooled in-capsule data buffers come in multiples of this size. */
+const ICD_CLASS = 4096;
+/** Most bytes of free in-capsule data buffers a controller queue pair keeps. */
+const ICD_POOL_BYTES = 256 * 1024;
 const EMPTY = new Uint8Array(0);
 const TTAG_LIMIT = 0xffff;
 const DATA_TRANSFER_ERROR = statusOf(
@@ -135,8 +154,12 @@ class TcpCommand implements CommandCapsule {
   readonly data: undefined = undefined;
   readonly direction: undefined = undefined;
   readonly sqe: Uint8Array;
-  /** In-capsule data (empty when none). */
-  readonly icd: Uint8Array;
+  /** In-capsule data (empty when none, and once the command's response was sent). */
+  icd: Uint8Array;
+  /** The pooled buffer `icd` is a view of, returned to the pool with the response. */
+  pooled: Uint8Array | undefined = undefined;
+  /** Its pooled buffer went back with the response: the in-capsule data is gone. */
+  released = false;
   readonly from: TcpQueuePair;
   /** R2Ts with a transfer tag, for MAXR2T. */
   activeR2ts = 0;
@@ -231,6 +254,11 @@ export class TcpQueuePair extends BaseQueuePair {
   // Host state.
   readonly #commands = new Map<number, HostCommand>();
   // Controller state.
+  /** Commands holding a pooled in-capsule data buffer, by CID, until their response. */
+  readonly #pooledByCid: (TcpCommand | undefined)[] = [];
+  /** Free in-capsule data buffers: list k holds buffers of (k + 1) * ICD_CLASS bytes. */
+  readonly #icdPool: Uint8Array[][] = [];
+  #icdPoolBytes = 0;
   readonly #ttags: (R2tRequest | undefined)[] = [];
   #nextTtag = 0;
   #activeTtags = 0;
@@ -239,16 +267,27 @@ export class TcpQueuePair extends BaseQueuePair {
   // Transmit state: two staging buffers alternate between filling and being written.
   #stage = new Uint8Array(STAGE_SIZE);
   #stageView = new DataView(this.#stage.buffer);
-  #spare: Uint8Array<ArrayBuffer> | undefined = new Uint8Array(STAGE_SIZE);
+  #spare: Uint8Array<ArrayBuffer> | undefined;
   #stageStart = 0;
   #stageUsed = 0;
+  /** Bytes staged for the batch being gathered, and the most any batch staged. */
+  #staged = 0;
+  #largest = 0;
   #chunks: Uint8Array[] = [];
   #batch: Promise<void> | undefined;
   #batchResolve: (() => void) | undefined;
   #batchReject: ((e: Error) => void) | undefined;
+  // sendControllerData's outcomes for the batch being gathered: one promise per outcome and
+  // batch, not one per call.
+  #batchSent: Promise<SendOutcome> | undefined;
+  #batchMore: Promise<SendOutcome> | undefined;
+  #batchSuccess: Promise<SendOutcome> | undefined;
   #afterBatch: (() => void)[] = [];
   #writing = false;
   #flushQueued = false;
+  #microQueued = false;
+  /** Controller: commands received and not yet completed (for the urgency of a write). */
+  #open = 0;
 
   /**
    * Wraps an established connection.
@@ -313,7 +352,7 @@ export class TcpQueuePair extends BaseQueuePair {
         } transfers are in flight`,
       );
     }
-    if (this.#batch !== undefined) await this.#batch;
+    if (this.#pendingOutput()) await this.#flush();
     const state = this.state();
     this.#detaching = true;
     this._handedOff();
@@ -347,11 +386,18 @@ export class TcpQueuePair extends BaseQueuePair {
   // -------------------------------------------------------------------------------------------
   // Transmit
 
-  /** Space for `n` bytes of header in the staging buffer. */
+  /** Space for `n` bytes in the staging buffer: a bigger one when the batch outgrew it. */
   #reserve(n: number): number {
     if (this.#stage.length - this.#stageUsed < n) {
       this.#seal();
-      this.#stage = new Uint8Array(Math.max(STAGE_SIZE, n));
+      const size = Math.max(n, this.#stage.length);
+      const spare = this.#spare;
+      if (spare !== undefined && spare.length >= size) {
+        this.#stage = spare;
+        this.#spare = undefined;
+      } else {
+        this.#stage = new Uint8Array(size);
+      }
       this.#stageView = new DataView(this.#stage.buffer);
       this.#stageStart = 0;
       this.#stageUsed = 0;
@@ -362,6 +408,7 @@ export class TcpQueuePair extends BaseQueuePair {
   #seal(): void {
     if (this.#stageUsed > this.#stageStart) {
       this.#chunks.push(this.#stage.subarray(this.#stageStart, this.#stageUsed));
+      this.#staged += this.#stageUsed - this.#stageStart;
       this.#stageStart = this.#stageUsed;
     }
   }
@@ -383,41 +430,86 @@ export class TcpQueuePair extends BaseQueuePair {
     }
   }
 
+  /** Whether PDUs are queued or being written. */
+  #pendingOutput(): boolean {
+    return this.#flushQueued || this.#microQueued || this.#writing || this.#batch !== undefined;
+  }
+
+  /**
+   * Schedules the write of what is queued: once per turn of the event loop, so that everything
+   * queued in the turn goes out in one write. `urgent` (nothing else is in flight, so nothing
+   * more will join the batch) writes at the end of the current microtask instead, saving the
+   * turn's latency at queue depth 1.
+   */
+  #schedule(urgent: boolean): void {
+    if (this.#writing) return; // the write loop takes what is queued meanwhile
+    if (urgent) {
+      if (!this.#microQueued) {
+        this.#microQueued = true;
+        queueMicrotask(this.#onMicrotask);
+      }
+    } else if (!this.#flushQueued && !this.#microQueued) {
+      this.#flushQueued = true;
+      setImmediate(this.#onImmediate);
+    }
+  }
+
+  readonly #onImmediate = (): void => {
+    this.#flushQueued = false;
+    if (!this.#writing) this.#write();
+  };
+
+  readonly #onMicrotask = (): void => {
+    this.#microQueued = false;
+    if (!this.#writing) this.#write();
+  };
+
+  /** Host: true when the command just queued is the only one in flight. */
+  #hostAlone(): boolean {
+    return this.#commands.size <= 1;
+  }
+
+  /** Controller: a command completed; true when no other is open. */
+  #completed(): boolean {
+    if (this.#open > 0) this.#open--;
+    return this.#open === 0;
+  }
+
   /** The promise of the batch being gathered; schedules its write. */
-  #flush(): Promise<void> {
+  #flush(urgent = false): Promise<void> {
     if (this.#batch === undefined) {
       this.#batch = new Promise<void>((resolve, reject) => {
         this.#batchResolve = resolve;
         this.#batchReject = reject;
       });
     }
-    if (!this.#flushQueued && !this.#writing) {
-      this.#flushQueued = true;
-      setImmediate(() => this.#write());
-    }
+    this.#schedule(urgent);
     return this.#batch;
   }
 
   async #write(): Promise<void> {
-    this.#flushQueued = false;
     while (this.#chunks.length > 0 || this.#stageUsed > this.#stageStart) {
       this.#seal();
       const chunks = this.#chunks;
-      const resolve = this.#batchResolve!;
-      const reject = this.#batchReject!;
+      const resolve = this.#batchResolve;
+      const reject = this.#batchReject;
       const after = this.#afterBatch;
       this.#chunks = [];
       this.#afterBatch = [];
       this.#batch = undefined;
-      // Gather the next batch in the other staging buffer.
+      this.#batchResolve = undefined;
+      this.#batchReject = undefined;
+      this.#batchSent = undefined;
+      this.#batchMore = undefined;
+      this.#batchSuccess = undefined;
+      // Gather the next batch in the other staging buffer, big enough for the largest batch.
+      if (this.#staged > this.#largest) this.#largest = this.#staged;
+      this.#staged = 0;
+      const want = Math.min(STAGE_MAX, (this.#largest + (this.#largest >>> 2) + 0x3fff) & ~0x3fff);
       const written = this.#stage;
-      if (this.#spare !== undefined) {
-        this.#stage = this.#spare;
-        this.#stageView = new DataView(this.#stage.buffer);
-      } else {
-        this.#stage = new Uint8Array(STAGE_SIZE);
-        this.#stageView = new DataView(this.#stage.buffer);
-      }
+      const spare = this.#spare;
+      this.#stage = spare !== undefined && spare.length >= want ? spare : new Uint8Array(want);
+      this.#stageView = new DataView(this.#stage.buffer);
       this.#spare = undefined;
       this.#stageStart = 0;
       this.#stageUsed = 0;
@@ -433,13 +525,25 @@ export class TcpQueuePair extends BaseQueuePair {
           "connection",
           { cause: e },
         );
-        reject(error);
+        reject?.(error);
         this._fail(error);
         return;
       }
       this.#writing = false;
-      if (written.length === STAGE_SIZE) this.#spare = written;
+      // (#reserve may have taken or replaced the spare meanwhile.)
+      const kept = this.#spare as Uint8Array<ArrayBuffer> | undefined;
+      if (written.length >= want && (kept === undefined || written.length > kept.length)) {
+        this.#spare = written;
+      }
       for (const f of after) f();
+      resolve?.();
+    }
+    // Someone asked for the promise of a batch with nothing in it.
+    const resolve = this.#batchResolve;
+    if (resolve !== undefined) {
+      this.#batch = undefined;
+      this.#batchResolve = undefined;
+      this.#batchReject = undefined;
       resolve();
     }
   }
@@ -447,9 +551,12 @@ export class TcpQueuePair extends BaseQueuePair {
   /** Queues a capsule's PDU (and in-capsule data) for the next batched write. */
   protected _transmit(capsule: Capsule): Promise<void> {
     if (capsule.kind === "response") {
+      const cqe = capsule.cqe;
       const at = this.#reserve(PduHeaderLength.CAPSULE_RESP + PDU_DIGEST_SIZE);
-      this.#stageUsed = at + writeCapsuleResp(this.#stageView, at, capsule.cqe, this.#opts);
-      return this.#flush();
+      this.#stageUsed = at + writeCapsuleResp(this.#stageView, at, cqe, this.#opts);
+      const done = this.#pooledByCid[cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8)];
+      if (done !== undefined) this.#release(done);
+      return this.#flush(this.controller && this.#completed());
     }
     const sqe = capsule.sqe;
     const cid = sqeCid(sqe);
@@ -472,7 +579,7 @@ export class TcpQueuePair extends BaseQueuePair {
     this.#stageUsed = at +
       writeCapsuleCmdHeader(this.#stageView, at, sqe, inCapsule ? length : 0, this.#opts);
     if (inCapsule) this.#queueData(data!);
-    return this.#flush();
+    return this.#flush(this.#hostAlone());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -553,7 +660,7 @@ export class TcpQueuePair extends BaseQueuePair {
     r2t.r2tl = request.into.length;
     const at = this.#reserve(PduHeaderLength.R2T + PDU_DIGEST_SIZE);
     this.#stageUsed = at + writeR2t(this.#stageView, at, r2t, this.#opts);
-    this.#flush().catch(() => {});
+    this.#schedule(this.#open <= 1);
   }
 
   /** Releases a transfer tag and starts a waiting R2T if one may go. */
@@ -626,12 +733,22 @@ export class TcpQueuePair extends BaseQueuePair {
       h.success = success && final;
       const where = this.#reserve(PduHeaderLength.C2H_DATA + PDU_DIGEST_SIZE + 128);
       this.#stageUsed = where + writeDataHeader(this.#stageView, where, h, this.#opts);
-      if (n > 0) this.#queueData(data.subarray(at, at + n));
+      if (n > 0) this.#queueData(n === data.length ? data : data.subarray(at, at + n));
       at += n;
     } while (at < data.length);
     cmd.c2hNext = offset + data.length;
-    const outcome: SendOutcome = !last ? "more" : success ? "success-sent" : "sent";
-    return this.#flush().then(() => outcome);
+    // With SUCCESS the command is complete; otherwise a CQE or more data is to follow.
+    const urgent = success && this.#completed();
+    if (data.length <= COPY_DATA_LIMIT) {
+      // Copied into the staging buffer: the caller may reuse `data` now, and its CQE joins
+      // this batch, after the data.
+      this.#schedule(urgent);
+      return !last ? MORE : success ? SUCCESS_SENT : SENT;
+    }
+    const batch = this.#flush(urgent);
+    if (!last) return this.#batchMore ??= batch.then(() => "more");
+    if (success) return this.#batchSuccess ??= batch.then(() => "success-sent");
+    return this.#batchSent ??= batch.then(() => "sent");
   }
 
   // -------------------------------------------------------------------------------------------
@@ -675,28 +792,31 @@ export class TcpQueuePair extends BaseQueuePair {
         const dataLength = ch.pdo === 0
           ? 0
           : ch.plen - ch.pdo - ((ch.flags & PduFlags.DDGSTF) !== 0 ? PDU_DIGEST_SIZE : 0);
-        let ok: boolean;
+        // Handlers finish synchronously when the whole PDU is buffered (the usual case) and
+        // return a promise only when they must wait for more bytes.
+        let ok: boolean | Promise<boolean>;
         switch (ch.pduType) {
           case PduType.CAPSULE_RESP:
             ok = this.#onCapsuleResp(headerLength);
             break;
           case PduType.C2H_DATA:
-            ok = await this.#onC2hData(headerLength, dataLength);
+            ok = this.#onC2hData(headerLength, dataLength);
             break;
           case PduType.R2T:
-            ok = await this.#onR2t(headerLength);
+            ok = this.#onR2t(headerLength);
             break;
           case PduType.CAPSULE_CMD:
-            ok = await this.#onCapsuleCmd(headerLength, dataLength);
+            ok = this.#onCapsuleCmd(headerLength, dataLength);
             break;
           case PduType.H2C_DATA:
-            ok = await this.#onH2cData(headerLength, dataLength);
+            ok = this.#onH2cData(headerLength, dataLength);
             break;
           default: // a TermReq; checkPduHeader let no other type through
             this.#onTermReq();
             return;
         }
-        if (!ok || this.done) return;
+        if (ok !== true && (ok === false || !(await ok))) return;
+        if (this.done) return;
       }
     } catch (e) {
       if (this.done) return;
@@ -712,6 +832,60 @@ export class TcpQueuePair extends BaseQueuePair {
     if ((this.#ch.flags & PduFlags.DDGSTF) === 0) return true;
     await this.#reader.readInto(this.#digest);
     return this.#digestView.getUint32(0, true) === crc32c(data);
+  }
+
+  /** The data digest's size in the current PDU: 4 with DDGSTF, else 0. */
+  #dataDigestSize(): number {
+    return (this.#ch.flags & PduFlags.DDGSTF) !== 0 ? PDU_DIGEST_SIZE : 0;
+  }
+
+  /**
+   * Consumes `dest.length` data bytes and the data digest, if any, when all are buffered.
+   *
+   * @returns 1 when the digest matched or there was none, 0 when it did not, -1 when the bytes
+   *   are not all buffered (nothing consumed).
+   */
+  #takeData(dest: Uint8Array): number {
+    const r = this.#reader;
+    const digest = this.#dataDigestSize();
+    if (r.available < dest.length + digest) return -1;
+    r.take(dest);
+    if (digest === 0) return 1;
+    const want = r.view.getUint32(r.start, true);
+    r.start += PDU_DIGEST_SIZE;
+    return want === crc32c(dest) ? 1 : 0;
+  }
+
+  /**
+   * Room for `n` bytes of in-capsule data of a command: a slab slice when small, else a view of
+   * a pooled buffer that comes back when the command's response is sent (the data is not
+   * reachable after that: `receiveControllerData` rejects).
+   */
+  #takeIcd(n: number, sqe: Uint8Array): { icd: Uint8Array; pooled: Uint8Array | undefined } {
+    const cid = sqeCid(sqe);
+    // A CID reused while in flight (a host error) gets a buffer of its own.
+    if (n <= SLAB_TAKE_LIMIT || this.#pooledByCid[cid] !== undefined) {
+      return { icd: this.#take(n), pooled: undefined };
+    }
+    const k = Math.ceil(n / ICD_CLASS) - 1;
+    const free = this.#icdPool[k];
+    let pooled = free?.pop();
+    if (pooled !== undefined) this.#icdPoolBytes -= pooled.length;
+    else pooled = new Uint8Array((k + 1) * ICD_CLASS);
+    return { icd: pooled.length === n ? pooled : pooled.subarray(0, n), pooled };
+  }
+
+  /** A command's response went out: its pooled in-capsule data buffer can serve another. */
+  #release(cmd: TcpCommand): void {
+    const pooled = cmd.pooled!;
+    this.#pooledByCid[sqeCid(cmd.sqe)] = undefined;
+    cmd.pooled = undefined;
+    cmd.icd = EMPTY;
+    cmd.released = true;
+    if (this.#icdPoolBytes + pooled.length > ICD_POOL_BYTES) return;
+    const k = pooled.length / ICD_CLASS - 1;
+    (this.#icdPool[k] ??= []).push(pooled);
+    this.#icdPoolBytes += pooled.length;
   }
 
   /** `n` fresh bytes for the consumer: a slab slice, or their own buffer when large. */
@@ -754,7 +928,7 @@ export class TcpQueuePair extends BaseQueuePair {
     return true;
   }
 
-  async #onC2hData(headerLength: number, dataLength: number): Promise<boolean> {
+  #onC2hData(headerLength: number, dataLength: number): boolean | Promise<boolean> {
     const r = this.#reader;
     const v = r.view;
     const base = r.start;
@@ -764,40 +938,53 @@ export class TcpQueuePair extends BaseQueuePair {
     const cmd = this.#commands.get(cid);
     const buffer = cmd?.capsule.direction === "controller-to-host" ? cmd.capsule.data : undefined;
     if (buffer === undefined) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.INVALID_PDU_HEADER_FIELD,
         DATA_CCCID,
         `C2HData for command ${cid}, which expects no data from the controller`,
       );
     }
     if (datal !== dataLength) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.INVALID_PDU_HEADER_FIELD,
         DATA_DATAL,
         "DATAL does not match PLEN",
       );
     }
     if (datao + datal > buffer.length) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.DATA_TRANSFER_OUT_OF_RANGE,
         0,
         `C2HData at ${datao}+${datal} beyond the ${buffer.length}-byte buffer of command ${cid}`,
       );
     }
     if (datao !== cmd!.received) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.PDU_SEQUENCE_ERROR,
         0,
         `C2HData at offset ${datao} where ${cmd!.received} was next`,
       );
     }
-    const flags = r.buf[base + CH_FLAGS];
     r.start += headerLength;
-    const dest = buffer.subarray(datao, datao + datal);
-    await r.readInto(dest);
-    if (!(await this.#checkDataDigest(dest))) cmd!.digestError = true;
-    cmd!.received += datal;
-    if ((flags & PduFlags.SUCCESS) !== 0) {
+    const dest = datao === 0 && datal === buffer.length
+      ? buffer
+      : buffer.subarray(datao, datao + datal);
+    const got = this.#takeData(dest);
+    if (got < 0) return this.#c2hDataRest(cmd!, cid, dest);
+    if (got === 0) cmd!.digestError = true;
+    return this.#c2hDataDone(cmd!, cid, datal);
+  }
+
+  /** The rest of a C2HData PDU whose data is not all buffered yet. */
+  async #c2hDataRest(cmd: HostCommand, cid: number, dest: Uint8Array): Promise<boolean> {
+    await this.#reader.readInto(dest);
+    if (!(await this.#checkDataDigest(dest))) cmd.digestError = true;
+    return this.#c2hDataDone(cmd, cid, dest.length);
+  }
+
+  #c2hDataDone(cmd: HostCommand, cid: number, datal: number): boolean {
+    cmd.received += datal;
+    if ((this.#ch.flags & PduFlags.SUCCESS) !== 0) {
       // The controller completed the command without a CapsuleResp: make its CQE.
       this.#commands.delete(cid);
       const cqe = this.#take(CQE_SIZE);
@@ -805,13 +992,13 @@ export class TcpQueuePair extends BaseQueuePair {
       const cv = new DataView(cqe.buffer, cqe.byteOffset, CQE_SIZE);
       cv.setUint16(CQE_CID, cid, true);
       cv.setUint16(CQE_SQID, this.qid ?? 0, true);
-      if (cmd!.digestError) cv.setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
+      if (cmd.digestError) cv.setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
       this._deliver({ kind: "response", cqe });
     }
     return true;
   }
 
-  async #onR2t(headerLength: number): Promise<boolean> {
+  #onR2t(headerLength: number): boolean | Promise<boolean> {
     const r = this.#reader;
     const v = r.view;
     const base = r.start;
@@ -822,28 +1009,28 @@ export class TcpQueuePair extends BaseQueuePair {
     const cmd = this.#commands.get(cid);
     const data = cmd?.capsule.direction === "host-to-controller" ? cmd.capsule.data : undefined;
     if (data === undefined || isInCapsuleCommand(cmd!.capsule.sqe)) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.INVALID_PDU_HEADER_FIELD,
         R2T_CCCID,
         `R2T for command ${cid}, which has no data to fetch`,
       );
     }
     if (r2to !== cmd!.r2tNext) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.PDU_SEQUENCE_ERROR,
         0,
         `R2T for offset ${r2to} where ${cmd!.r2tNext} was next`,
       );
     }
     if (r2tl === 0 || r2to + r2tl > data.length) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.DATA_TRANSFER_OUT_OF_RANGE,
         0,
         `R2T for ${r2to}+${r2tl} beyond the ${data.length}-byte buffer of command ${cid}`,
       );
     }
     if (cmd!.activeR2ts >= this.#tcp.maxr2t) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.DATA_TRANSFER_LIMIT_EXCEEDED,
         0,
         `More than MAXR2T ${this.#tcp.maxr2t} R2Ts outstanding for command ${cid}`,
@@ -870,14 +1057,14 @@ export class TcpQueuePair extends BaseQueuePair {
       this.#queueData(data.subarray(r2to + at, r2to + at + n));
     }
     this.#afterBatch.push(() => cmd!.activeR2ts--);
-    this.#flush().catch(() => {});
+    this.#schedule(this.#hostAlone());
     return true;
   }
 
-  async #onCapsuleCmd(headerLength: number, dataLength: number): Promise<boolean> {
+  #onCapsuleCmd(headerLength: number, dataLength: number): boolean | Promise<boolean> {
     const r = this.#reader;
     if (dataLength > this.maxInCapsuleData) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.DATA_TRANSFER_LIMIT_EXCEEDED,
         0,
         `In-capsule data of ${dataLength} bytes exceeds the ${this.maxInCapsuleData} allowed`,
@@ -886,25 +1073,54 @@ export class TcpQueuePair extends BaseQueuePair {
     const at = r.start + CAPSULE_CMD_SQE;
     const sqe = this.#copyOut(at, SQE_SIZE);
     r.start += headerLength;
-    const icd = dataLength === 0 ? EMPTY : this.#take(dataLength);
-    if (dataLength > 0) {
-      await r.readInto(icd);
-      if (!(await this.#checkDataDigest(icd))) {
-        // NVMe/TCP 3.6.4.2: a data digest error fails the command, not the connection.
-        const cqe = new Uint8Array(CQE_SIZE);
-        const cv = new DataView(cqe.buffer);
-        cv.setUint16(CQE_CID, sqeCid(sqe), true);
-        cv.setUint16(CQE_SQID, this.qid ?? 0, true);
-        cv.setUint16(CQE_STATUS, TRANSIENT_TRANSPORT_ERROR, true);
-        this.transmit({ kind: "response", cqe }).catch(() => {});
-        return true;
-      }
+    if (dataLength === 0) {
+      this.#open++;
+      this._deliver(new TcpCommand(sqe, EMPTY, this));
+      return true;
     }
-    this._deliver(new TcpCommand(sqe, icd, this));
+    const { icd, pooled } = this.#takeIcd(dataLength, sqe);
+    const got = this.#takeData(icd);
+    if (got < 0) return this.#capsuleCmdRest(sqe, icd, pooled);
+    return this.#capsuleCmdDone(sqe, icd, pooled, got === 1);
+  }
+
+  /** The rest of a CapsuleCmd PDU whose in-capsule data is not all buffered yet. */
+  async #capsuleCmdRest(
+    sqe: Uint8Array,
+    icd: Uint8Array,
+    pooled: Uint8Array | undefined,
+  ): Promise<boolean> {
+    await this.#reader.readInto(icd);
+    return this.#capsuleCmdDone(sqe, icd, pooled, await this.#checkDataDigest(icd));
+  }
+
+  #capsuleCmdDone(
+    sqe: Uint8Array,
+    icd: Uint8Array,
+    pooled: Uint8Array | undefined,
+    digestOk: boolean,
+  ): boolean {
+    this.#open++;
+    if (!digestOk) {
+      // NVMe/TCP 3.6.4.2: a data digest error fails the command, not the connection.
+      const cqe = new Uint8Array(CQE_SIZE);
+      const cv = new DataView(cqe.buffer);
+      cv.setUint16(CQE_CID, sqeCid(sqe), true);
+      cv.setUint16(CQE_SQID, this.qid ?? 0, true);
+      cv.setUint16(CQE_STATUS, TRANSIENT_TRANSPORT_ERROR, true);
+      this.transmit({ kind: "response", cqe }).catch(() => {});
+      return true;
+    }
+    const cmd = new TcpCommand(sqe, icd, this);
+    if (pooled !== undefined) {
+      cmd.pooled = pooled;
+      this.#pooledByCid[sqeCid(sqe)] = cmd;
+    }
+    this._deliver(cmd);
     return true;
   }
 
-  async #onH2cData(headerLength: number, dataLength: number): Promise<boolean> {
+  #onH2cData(headerLength: number, dataLength: number): boolean | Promise<boolean> {
     const r = this.#reader;
     const v = r.view;
     const base = r.start;
@@ -914,7 +1130,7 @@ export class TcpQueuePair extends BaseQueuePair {
     const datal = v.getUint32(base + DATA_DATAL, true);
     const flags = r.buf[base + CH_FLAGS];
     if (datal > this.#tcp.maxh2cdata) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.DATA_TRANSFER_LIMIT_EXCEEDED,
         0,
         `H2CData of ${datal} bytes exceeds MAXH2CDATA ${this.#tcp.maxh2cdata}`,
@@ -922,21 +1138,21 @@ export class TcpQueuePair extends BaseQueuePair {
     }
     const request = this.#ttags[ttag];
     if (request === undefined) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.INVALID_PDU_HEADER_FIELD,
         DATA_TTAG,
         `H2CData with unknown TTAG ${ttag}`,
       );
     }
     if (request.cid !== cid) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.INVALID_PDU_HEADER_FIELD,
         DATA_CCCID,
         `H2CData for command ${cid} with the TTAG of command ${request.cid}`,
       );
     }
     if (datal !== dataLength) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.INVALID_PDU_HEADER_FIELD,
         DATA_DATAL,
         "DATAL does not match PLEN",
@@ -944,14 +1160,14 @@ export class TcpQueuePair extends BaseQueuePair {
     }
     const end = request.offset + request.into.length;
     if (datao < request.offset || datao + datal > end) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.DATA_TRANSFER_OUT_OF_RANGE,
         0,
         `H2CData at ${datao}+${datal} outside the R2T's ${request.offset}+${request.into.length}`,
       );
     }
     if (datao !== request.offset + request.received) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.PDU_SEQUENCE_ERROR,
         0,
         `H2CData at offset ${datao} where ${request.offset + request.received} was next`,
@@ -959,7 +1175,7 @@ export class TcpQueuePair extends BaseQueuePair {
     }
     const completes = datao + datal === end;
     if (completes !== ((flags & PduFlags.LAST_PDU) !== 0)) {
-      return await this.#terminate(
+      return this.#terminate(
         Fes.PDU_SEQUENCE_ERROR,
         0,
         completes
@@ -968,9 +1184,24 @@ export class TcpQueuePair extends BaseQueuePair {
       );
     }
     r.start += headerLength;
-    const dest = request.into.subarray(datao - request.offset, datao - request.offset + datal);
-    await r.readInto(dest);
+    const into = request.into;
+    const dest = datao === request.offset && datal === into.length
+      ? into
+      : into.subarray(datao - request.offset, datao - request.offset + datal);
+    const got = this.#takeData(dest);
+    if (got < 0) return this.#h2cDataRest(request, dest, completes);
+    if (got === 0) request.digestError = true;
+    return this.#h2cDataDone(request, datal, completes);
+  }
+
+  /** The rest of an H2CData PDU whose data is not all buffered yet. */
+  async #h2cDataRest(request: R2tRequest, dest: Uint8Array, completes: boolean): Promise<boolean> {
+    await this.#reader.readInto(dest);
     if (!(await this.#checkDataDigest(dest))) request.digestError = true;
+    return this.#h2cDataDone(request, dest.length, completes);
+  }
+
+  #h2cDataDone(request: R2tRequest, datal: number, completes: boolean): boolean {
     request.received += datal;
     if (completes) this.#finishR2t(request);
     return true;
@@ -1054,10 +1285,10 @@ export class TcpQueuePair extends BaseQueuePair {
       clearTimeout(timer);
     } else if (this.error === undefined) {
       // Orderly close: let queued PDUs (a last CQE) go out first.
-      if (this.#batch !== undefined) {
+      if (this.#pendingOutput()) {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
-          this.#batch.catch(() => {}),
+          this.#flush().catch(() => {}),
           new Promise<void>((resolve) => timer = setTimeout(resolve, 1000)),
         ]);
         clearTimeout(timer);
@@ -1070,6 +1301,11 @@ export class TcpQueuePair extends BaseQueuePair {
 }
 
 function checkRange(cmd: TcpCommand, offset: number, length: number): void {
+  if (cmd.released) {
+    throw new RangeError(
+      `Cannot move ${length} bytes at offset ${offset}: the command's response was sent`,
+    );
+  }
   const total = commandSglLength(cmd.sqe);
   if (!Number.isInteger(offset) || offset < 0 || offset + length > total) {
     throw new RangeError(

@@ -8,6 +8,21 @@
 
 import type { ByteStream } from "./stream.ts";
 
+/**
+ * After a payload read straight into its destination, the next buffered read asks for at most
+ * this many bytes: the PDU headers that come between two large payloads (a CapsuleResp and the
+ * next C2HData header, or a CapsuleCmd and the next H2CData header, with digests), and not the
+ * next payload, which would then be copied out of the buffer rather than read in place.
+ */
+const HEADERS_AFTER_BULK = 256;
+
+/**
+ * A reader starts with at most this much buffer and grows to its full size the first time a
+ * read fills all the room it offered (the peer sends more than this between two reads): a
+ * controller that receives only commands never needs more, and many connections cost less.
+ */
+const INITIAL_SIZE = 16 * 1024;
+
 /** Thrown when the stream ends in the middle of a PDU. */
 export class TruncatedStreamError extends Error {
   /**
@@ -35,17 +50,37 @@ export class PduReader {
   /** End of received bytes. */
   end = 0;
   readonly #stream: ByteStream;
+  /** The last payload went straight to its destination: read only headers next. */
+  #bulk = false;
+  /** The size the buffer may grow to. */
+  readonly #size: number;
 
   /**
    * Makes a reader.
    *
    * @param stream The connection.
-   * @param size Buffer size; must hold the largest PDU header with digest and padding.
+   * @param size Buffer size; must hold the largest PDU header with digest and padding. The
+   *   buffer starts smaller (16 KiB) and grows to this size when reads fill it.
    */
   constructor(stream: ByteStream, size: number) {
     this.#stream = stream;
-    this.buf = new Uint8Array(size);
+    this.#size = size;
+    this.buf = new Uint8Array(Math.min(size, INITIAL_SIZE));
     this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Moves the unconsumed bytes to the start of a buffer of `size` bytes. */
+  #rebase(size: number): void {
+    if (size !== this.buf.length) {
+      const buf = new Uint8Array(size);
+      buf.set(this.buf.subarray(this.start, this.end));
+      this.buf = buf;
+      this.view = new DataView(buf.buffer);
+    } else {
+      this.buf.copyWithin(0, this.start, this.end);
+    }
+    this.end -= this.start;
+    this.start = 0;
   }
 
   /** Bytes buffered and not consumed. */
@@ -63,12 +98,16 @@ export class PduReader {
   async fill(n: number): Promise<boolean> {
     if (this.end - this.start >= n) return true;
     if (this.buf.length - this.start < n) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
+      this.#rebase(Math.max(n, this.buf.length));
     }
     while (this.end - this.start < n) {
-      const got = await this.#stream.read(this.buf.subarray(this.end));
+      let limit = this.buf.length;
+      if (this.#bulk) {
+        this.#bulk = false;
+        limit = Math.min(limit, Math.max(this.start + n, this.end + HEADERS_AFTER_BULK));
+      }
+      const room = limit - this.end;
+      const got = await this.#stream.read(this.buf.subarray(this.end, limit));
       if (got === 0) {
         if (this.end === this.start) return false;
         throw new TruncatedStreamError(
@@ -76,7 +115,26 @@ export class PduReader {
         );
       }
       this.end += got;
+      if (got === room && limit === this.buf.length && this.buf.length < this.#size) {
+        // The peer had more to send than there was room for: grow.
+        this.#rebase(this.#size);
+      }
     }
+    return true;
+  }
+
+  /**
+   * Consumes `dest.length` bytes into `dest` when that many are buffered, without waiting: the
+   * receive path's synchronous case (a whole PDU usually arrives in one read).
+   *
+   * @param dest Where the bytes go.
+   * @returns False, consuming nothing, when fewer bytes are buffered.
+   */
+  take(dest: Uint8Array): boolean {
+    const n = dest.length;
+    if (this.end - this.start < n) return false;
+    dest.set(this.buf.subarray(this.start, this.start + n));
+    this.start += n;
     return true;
   }
 
@@ -106,6 +164,7 @@ export class PduReader {
       this.start += rest;
       return;
     }
+    this.#bulk = true;
     while (at < dest.length) {
       const got = await this.#stream.read(dest.subarray(at));
       if (got === 0) {

@@ -18,7 +18,7 @@
 import { cqeSqhd, setCqeSqhd, SQHD_FLOW_CONTROL_DISABLED } from "@nvmf/proto";
 import type { Association } from "./association.ts";
 import type { Capsule, CommandCapsule } from "./capsule.ts";
-import { QueuePairClosedError, type TransportError } from "./errors.ts";
+import { QueuePairClosedError, TransportError } from "./errors.ts";
 
 /**
  * What `sendControllerData` did, as the kernel's `nvmf_send_controller_data` reports it:
@@ -84,6 +84,13 @@ export interface QueuePair {
   transmit(capsule: Capsule): Promise<void>;
   /** The next capsule received, in arrival order. Rejects once the queue pair is done. */
   receive(): Promise<Capsule>;
+  /**
+   * Optional: hands every capsule received from now on (and those already waiting) straight
+   * to `consumer`, in arrival order, instead of through {@linkcode QueuePair.receive} — a
+   * receive loop without a promise per capsule. `onEnd` gets the error `receive()` would have
+   * rejected with, once, after the queue pair is done. `receive()` rejects from then on.
+   */
+  consume?(consumer: (capsule: Capsule) => void, onEnd: (error: Error) => void): void;
 
   /** Controller: how much data the command carries or asks for (its SGL length). */
   capsuleDataLength(command: CommandCapsule): number;
@@ -196,6 +203,9 @@ export abstract class BaseQueuePair implements QueuePair {
   #rx: (Capsule | undefined)[] = [];
   #rxHead = 0;
   #waiters: Waiter[] = [];
+  #consumer: ((capsule: Capsule) => void) | undefined;
+  #delivering = false;
+  #onEnd: ((error: Error) => void) | undefined;
   #done = false;
   #error: TransportError | undefined;
   #closedByPeer = false;
@@ -298,6 +308,9 @@ export abstract class BaseQueuePair implements QueuePair {
    * @returns The capsule.
    */
   receive(): Promise<Capsule> {
+    if (this.#consumer !== undefined) {
+      return Promise.reject(new TypeError("Cannot receive: capsules go to the consumer"));
+    }
     if (this.#rxHead < this.#rx.length) {
       const capsule = this.#rx[this.#rxHead]!;
       this.#rx[this.#rxHead++] = undefined;
@@ -309,6 +322,74 @@ export abstract class BaseQueuePair implements QueuePair {
     }
     if (this.#done) return Promise.reject(this.#doneError("receive"));
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Hands received capsules straight to `consumer`. See {@linkcode QueuePair.consume}.
+   *
+   * @param consumer Called synchronously with each capsule as the transport receives it, never
+   *   re-entrantly (a capsule that arrives during the call is handed over after it); it must
+   *   not throw (a throw ends the queue pair with a `TransportError`).
+   * @param onEnd Called once, in a microtask after the queue pair is done, with the error a
+   *   pending `receive()` would have rejected with.
+   * @throws {TypeError} When a consumer is set already.
+   */
+  consume(consumer: (capsule: Capsule) => void, onEnd: (error: Error) => void): void {
+    if (this.#consumer !== undefined) {
+      throw new TypeError("Cannot consume: the queue pair has a consumer already");
+    }
+    this.#consumer = consumer;
+    this.#onEnd = onEnd;
+    const waiting = this.#rx;
+    const head = this.#rxHead;
+    this.#rx = [];
+    this.#rxHead = 0;
+    for (let i = head; i < waiting.length; i++) this.#handOver(consumer, waiting[i]!);
+    if (this.#done) {
+      this.#onEnd = undefined;
+      const error = this.#doneError("receive");
+      queueMicrotask(() => onEnd(error));
+    }
+  }
+
+  /**
+   * Calls the consumer, never re-entrantly: a capsule that arrives while it runs (a transport
+   * that delivers synchronously, as the loopback does, when the consumer's own transmit is
+   * answered at once) waits in `#rx` and is handed over when the call returns.
+   */
+  #handOver(consumer: (capsule: Capsule) => void, capsule: Capsule): void {
+    if (this.#delivering) {
+      this.#rx.push(capsule);
+      return;
+    }
+    this.#delivering = true;
+    try {
+      this.#call(consumer, capsule);
+      const rx = this.#rx;
+      while (this.#rxHead < rx.length && !this.#done) {
+        const next = rx[this.#rxHead]!;
+        rx[this.#rxHead++] = undefined;
+        this.#call(consumer, next);
+      }
+      rx.length = 0;
+      this.#rxHead = 0;
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  #call(consumer: (capsule: Capsule) => void, capsule: Capsule): void {
+    try {
+      consumer(capsule);
+    } catch (e) {
+      this._fail(
+        new TransportError(
+          `Cannot deliver a capsule: its consumer threw: ${(e as Error)?.message ?? e}`,
+          "connection",
+          { cause: e },
+        ),
+      );
+    }
   }
 
   /**
@@ -363,6 +444,11 @@ export abstract class BaseQueuePair implements QueuePair {
     if (this.#done) return;
     if (!this.controller && capsule.kind === "response" && this.#sqFlowControl) {
       this.#sqhd = cqeSqhd(capsule.cqe);
+    }
+    const consumer = this.#consumer;
+    if (consumer !== undefined) {
+      this.#handOver(consumer, capsule);
+      return;
     }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) waiter.resolve(capsule);
@@ -457,6 +543,9 @@ export abstract class BaseQueuePair implements QueuePair {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(waiterError);
+    const onEnd = this.#onEnd;
+    this.#onEnd = undefined;
+    if (onEnd !== undefined) queueMicrotask(() => onEnd(waiterError));
     this.#settle(error);
   }
 }
