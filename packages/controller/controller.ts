@@ -978,23 +978,8 @@ export class Controller {
     if (opcode === FABRICS_OPCODE) return this.#adminFabrics(q, sqe);
     // Base 3.5.1: only Fabrics commands are processed until the controller is ready.
     if (!this.#ready()) return SEQUENCE_ERROR;
-    if (this.discovery) {
-      switch (opcode) {
-        case AdminOpcode.IDENTIFY:
-          return this.#identify(q, cmd, sqe);
-        case AdminOpcode.GET_LOG_PAGE:
-          return this.#getLogPage(q, cmd, sqe);
-        case AdminOpcode.SET_FEATURES:
-        case AdminOpcode.GET_FEATURES:
-          return this.#features(q, cmd, sqe, opcode === AdminOpcode.SET_FEATURES);
-        case AdminOpcode.ASYNC_EVENT_REQUEST:
-          return this.#asyncEventRequest(sqe);
-        case AdminOpcode.KEEP_ALIVE:
-          return this.#keepAlive();
-        default:
-          return INVALID_OPCODE;
-      }
-    }
+    // A discovery controller has no Abort (Fabrics 5: only the commands below).
+    if (this.discovery && opcode === AdminOpcode.ABORT) return INVALID_OPCODE;
     switch (opcode) {
       case AdminOpcode.IDENTIFY:
         return this.#identify(q, cmd, sqe);
