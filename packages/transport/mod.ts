@@ -9,8 +9,9 @@
  *   NVMe/TCP PDA, digests, MAXR2T and MAXH2CDATA), updated from Identify Controller on the host.
  * - {@linkcode QueuePair}: an admin or I/O queue pair made by a host-side
  *   {@linkcode Transport.connect} or accepted from a controller-side
- *   {@linkcode Transport.listen}. It `transmit`s capsules, `receive`s them in arrival order, and
- *   settles {@linkcode QueuePair.closed} with `undefined` after an orderly close or with the
+ *   {@linkcode Transport.listen}. It `transmit`s capsules and delivers received ones in arrival
+ *   order, either one promise at a time with `receive()` or pushed to a handler set once with
+ *   `consume()` (no promise per capsule: the host and controller use it), and settles {@linkcode QueuePair.closed} with `undefined` after an orderly close or with the
  *   {@linkcode TransportError} that ended it. `state()` gives what a handoff records (qsize,
  *   sqhd, sqtail, SQ flow control, the transport's negotiated values).
  * - {@linkcode Capsule}: a command (SQE, and on the host at most one data buffer with its
