@@ -81,6 +81,7 @@ import {
   type NvPair,
   nvString,
 } from "./nvlist.ts";
+import { fromHex, HEX_BYTES, toHex } from "./_hex.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -195,20 +196,8 @@ function nqnLength(field: Uint8Array): number {
   return nul < 0 ? -1 : nul;
 }
 
-function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 const hexString = (): z.ZodType<string> =>
-  z.string().regex(/^(?:[0-9a-fA-F]{2})*$/, "must be a string of hex byte pairs");
+  z.string().regex(HEX_BYTES, "must be a string of hex byte pairs");
 
 // ---------------------------------------------------------------------------------------------
 // Qpair handoff
@@ -353,9 +342,6 @@ for (const side of ["host", "controller"] as const) {
 /** Schema of a host-side TCP {@linkcode QpairHandoff}: `sqtail` and the TCP fields required. */
 export const HostQpairHandoffSchema: RecordSchema<QpairHandoff> =
   QPAIR_SCHEMAS[`host${TransportType.TCP}`];
-/** Schema of a controller-side TCP {@linkcode QpairHandoff}: no `sqtail`, the TCP fields required. */
-export const ControllerQpairHandoffSchema: RecordSchema<QpairHandoff> =
-  QPAIR_SCHEMAS[`controller${TransportType.TCP}`];
 
 function checkTrtype(trtype: number): void {
   if (!TRTYPES.includes(trtype)) throw new NvFieldError("trtype", `${trtype} ${TRTYPE_MESSAGE}`);

@@ -21,18 +21,19 @@ export const utf8Decoder: TextDecoder = new TextDecoder("utf-8", { fatal: true }
  * @param b The bytes.
  * @returns A view from `b.byteOffset`, `b.byteLength` long.
  */
-export function view(b: Uint8Array): DataView {
+export function dataView(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
- * Formats a byte as `0x` and at least two lowercase hex digits.
+ * Formats a number as `0x` and at least `digits` lowercase hex digits, for messages.
  *
- * @param n The value.
- * @returns E.g. `0x7f`.
+ * @param n The value, a non-negative integer.
+ * @param digits The fewest digits, zero-padded; 2 (a byte) by default.
+ * @returns E.g. `0x7f`, or `0x0000abcd` with 8 digits.
  */
-export function hex2(n: number): string {
-  return "0x" + n.toString(16).padStart(2, "0");
+export function hex(n: number, digits = 2): string {
+  return "0x" + n.toString(16).padStart(digits, "0");
 }
 
 /**
@@ -98,6 +99,40 @@ export function putU32(b: Uint8Array, at: number, v: number): void {
 }
 
 /**
+ * Reads a little-endian u64 from a byte array.
+ *
+ * @param b The bytes.
+ * @param at The offset.
+ * @returns The value.
+ */
+export function u64(b: Uint8Array, at: number): bigint {
+  return BigInt(u32(b, at)) | (BigInt(u32(b, at + 4)) << 32n);
+}
+
+/**
+ * Reads a little-endian u128 through a DataView.
+ *
+ * @param v The view.
+ * @param at The offset in `v`.
+ * @returns The value.
+ */
+export function u128(v: DataView, at: number): bigint {
+  return (v.getBigUint64(at + 8, true) << 64n) | v.getBigUint64(at, true);
+}
+
+/**
+ * Writes a little-endian u128 through a DataView; bits above 127 are dropped.
+ *
+ * @param v The view.
+ * @param at The offset in `v`.
+ * @param value The value, 0 or more.
+ */
+export function putU128(v: DataView, at: number, value: bigint): void {
+  v.setBigUint64(at, BigInt.asUintN(64, value), true);
+  v.setBigUint64(at + 8, BigInt.asUintN(64, value >> 64n), true);
+}
+
+/**
  * The output of an encoder: a new zeroed array of `size` bytes, or the first `size` bytes of
  * `into`, zeroed.
  *
@@ -126,7 +161,7 @@ export function target(
     bytes = into.length === size ? into : into.subarray(0, size);
     bytes.fill(0);
   }
-  return [bytes, view(bytes)];
+  return [bytes, dataView(bytes)];
 }
 
 /**

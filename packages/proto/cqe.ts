@@ -17,7 +17,7 @@
  * @module
  */
 
-import { checkUint, putU16, putU32, u16, u32, view } from "./_bytes.ts";
+import { checkUint, dataView, putU16, putU32, u16, u32 } from "./_bytes.ts";
 import { CQE_SIZE, CqeStatusBits } from "./constants.ts";
 
 /** Offset of DW0, command specific (u32). */
@@ -78,7 +78,7 @@ export function decodeCqe(bytes: Uint8Array): Cqe {
       `Cannot decode CQE as it needs ${CQE_SIZE} bytes: received ${bytes.length}`,
     );
   }
-  const v = view(bytes);
+  const v = dataView(bytes);
   return {
     dw0: v.getUint32(CQE_DW0, true),
     dw1: v.getUint32(CQE_DW1, true),
@@ -120,7 +120,7 @@ export function encodeCqe(cqe: Partial<Cqe>, into?: Uint8Array): Uint8Array {
   checkUint("SQID", sqid, 0xffff);
   checkUint("CID", cid, 0xffff);
   checkUint("status", status, 0xffff);
-  const v = view(out);
+  const v = dataView(out);
   v.setUint32(CQE_DW0, dw0, true);
   v.setUint32(CQE_DW1, dw1, true);
   v.setUint16(CQE_SQHD, sqhd, true);

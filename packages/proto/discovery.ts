@@ -26,7 +26,7 @@
  * @module
  */
 
-import { SPACE, target, ubig, uint, utf8Decoder, utf8Encoder } from "./_bytes.ts";
+import { dataView, SPACE, target, ubig, uint, utf8Decoder, utf8Encoder } from "./_bytes.ts";
 import { LogPageSize, NQN_FIELD_SIZE } from "./constants.ts";
 import { ProtocolFieldError } from "./errors.ts";
 
@@ -173,7 +173,7 @@ export function decodeDiscoveryLogHeader(bytes: Uint8Array): DiscoveryLogHeader 
       at,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   return {
     genctr: view.getBigUint64(DiscoveryLogHeaderOffset.genctr, true),
     numrec: view.getBigUint64(DiscoveryLogHeaderOffset.numrec, true),
@@ -234,7 +234,7 @@ export function decodeDiscoveryLogEntry(bytes: Uint8Array): DiscoveryLogEntry {
       o[cut],
     );
   }
-  return readEntry(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+  return readEntry(bytes, dataView(bytes), 0);
 }
 
 /**
@@ -298,7 +298,7 @@ export function decodeDiscoveryLog(bytes: Uint8Array): DiscoveryLog {
     ? Math.floor((bytes.length - HEADER_SIZE) / ENTRY_SIZE)
     : 0;
   const count = header.numrec < BigInt(present) ? Number(header.numrec) : present;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   const entries: DiscoveryLogEntry[] = [];
   for (let i = 0; i < count; i++) {
     entries.push(readEntry(bytes, view, HEADER_SIZE + i * ENTRY_SIZE));
@@ -343,7 +343,7 @@ export function encodeDiscoveryLog(
 }
 
 function writeHeader(bytes: Uint8Array, h: Partial<DiscoveryLogHeader>): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   const o = DiscoveryLogHeaderOffset;
   view.setBigUint64(o.genctr, ubig(h.genctr, 64, "GENCTR"), true);
   view.setBigUint64(o.numrec, ubig(h.numrec, 64, "NUMREC"), true);

@@ -1,9 +1,10 @@
 /**
  * Errors the protocol codecs throw for malformed input received from a peer.
  *
- * A decoder that finds a field it cannot accept throws {@linkcode ProtocolFieldError}, naming the
- * field and its byte offset so that the caller can report it (as the FEI of an NVMe/TCP TermReq,
- * or the IPO of a Connect response; FreeBSD reports `offsetof(field)` the same way). Mistakes of
+ * A decoder that finds a field it cannot accept throws {@linkcode ProtocolFieldError}, a
+ * `SyntaxError` (the bytes do not parse), naming the field and its byte offset so that the
+ * caller can report it (as the FEI of an NVMe/TCP TermReq, or the IPO of a Connect response;
+ * FreeBSD reports `offsetof(field)` the same way). Mistakes of
  * the calling code (a buffer too short to hold the structure it passes, a value out of range for
  * an encoder) are `RangeError`s instead.
  *
@@ -20,19 +21,20 @@
  */
 
 /**
- * A field of a received structure holds a value the decoder cannot accept.
+ * A field of a received structure holds a value the decoder cannot accept: a `SyntaxError`, as
+ * the bytes received do not parse into the structure.
  *
  * @example Usage
  * ```ts
  * import { ProtocolFieldError } from "./errors.ts";
  * import assert from "node:assert/strict";
  * const e = new ProtocolFieldError("Reject ATTRIB: size 3 is reserved", "ATTRIB", 40);
- * assert.ok(e instanceof Error);
+ * assert.ok(e instanceof SyntaxError);
  * assert.equal(e.name, "ProtocolFieldError");
  * assert.equal(e.offset, 40);
  * ```
  */
-export class ProtocolFieldError extends Error {
+export class ProtocolFieldError extends SyntaxError {
   /** Spec name of the offending field, e.g. `"SUBNQN"`. */
   readonly field: string;
   /** Byte offset of the field within the structure that was decoded. */

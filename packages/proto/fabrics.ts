@@ -24,7 +24,7 @@
  * @module
  */
 
-import { checkUint, hex2, utf8Decoder, utf8Encoder, view } from "./_bytes.ts";
+import { checkUint, dataView, hex, utf8Decoder, utf8Encoder } from "./_bytes.ts";
 import {
   CONNECT_DATA_SIZE,
   CONNECT_IATTR_DATA,
@@ -218,7 +218,7 @@ function beginFabrics(out: Uint8Array, fctype: number, cid: number): DataView {
   checkUint("CID", cid, 0xffff);
   out.fill(0, 0, SQE_DPTR);
   out.fill(0, SQE_DPTR + SGL_DESCRIPTOR_SIZE, SQE_SIZE);
-  const v = view(out);
+  const v = dataView(out);
   v.setUint8(SQE_OPCODE, FABRICS_OPCODE);
   v.setUint8(SQE_FLAGS, Psdt.SGL_MPTR_CONTIGUOUS << SqeFlagsBits.PSDT_SHIFT);
   v.setUint16(SQE_CID, cid, true);
@@ -233,11 +233,11 @@ function openFabrics(sqe: Uint8Array, fctype: number, what: string): DataView {
       `Cannot decode ${what} as an SQE needs ${SQE_SIZE} bytes: received ${sqe.length}`,
     );
   }
-  const v = view(sqe);
+  const v = dataView(sqe);
   const opcode = v.getUint8(SQE_OPCODE);
   if (opcode !== FABRICS_OPCODE) {
     throw new ProtocolFieldError(
-      `Cannot decode ${what} as OPC is not the Fabrics opcode: received ${hex2(opcode)}`,
+      `Cannot decode ${what} as OPC is not the Fabrics opcode: received ${hex(opcode)}`,
       "OPC",
       SQE_OPCODE,
     );
@@ -245,7 +245,7 @@ function openFabrics(sqe: Uint8Array, fctype: number, what: string): DataView {
   const type = v.getUint8(FABRICS_FCTYPE);
   if (type !== fctype) {
     throw new ProtocolFieldError(
-      `Cannot decode ${what} as FCTYPE is ${hex2(type)}: expected ${hex2(fctype)}`,
+      `Cannot decode ${what} as FCTYPE is ${hex(type)}: expected ${hex(fctype)}`,
       "FCTYPE",
       FABRICS_FCTYPE,
     );
@@ -281,7 +281,7 @@ function attribSize(size: number | undefined, offset: number): number {
   const s = size ?? propertySize(offset);
   if (s === undefined) {
     throw new RangeError(
-      `Cannot encode property access as offset ${hex2(offset)} names no property: pass size`,
+      `Cannot encode property access as offset ${hex(offset)} names no property: pass size`,
     );
   }
   return propertyAttribSize(s);
@@ -715,7 +715,7 @@ export function encodeConnectData(d: ConnectData, into?: Uint8Array): Uint8Array
   writeNqn(out, CONNECT_DATA_SUBNQN, d.subnqn, "SUBNQN");
   writeNqn(out, CONNECT_DATA_HOSTNQN, d.hostnqn, "HOSTNQN");
   out.set(d.hostid, CONNECT_DATA_HOSTID);
-  view(out).setUint16(CONNECT_DATA_CNTLID, d.cntlid, true);
+  dataView(out).setUint16(CONNECT_DATA_CNTLID, d.cntlid, true);
   return out;
 }
 
@@ -757,7 +757,7 @@ export function decodeConnectData(bytes: Uint8Array): ConnectData {
   }
   return {
     hostid: bytes.slice(CONNECT_DATA_HOSTID, CONNECT_DATA_HOSTID + CONNECT_DATA_HOSTID_SIZE),
-    cntlid: view(bytes).getUint16(CONNECT_DATA_CNTLID, true),
+    cntlid: dataView(bytes).getUint16(CONNECT_DATA_CNTLID, true),
     subnqn: readNqn(bytes, CONNECT_DATA_SUBNQN, "SUBNQN"),
     hostnqn: readNqn(bytes, CONNECT_DATA_HOSTNQN, "HOSTNQN"),
   };
@@ -773,7 +773,7 @@ function dwords(cqe: Uint8Array | Cqe): [number, number] {
         `Cannot read DW0 and DW1 as a CQE needs 16 bytes: received ${cqe.length}`,
       );
     }
-    const v = view(cqe);
+    const v = dataView(cqe);
     return [v.getUint32(CQE_DW0, true), v.getUint32(CQE_DW1, true)];
   }
   return [cqe.dw0, cqe.dw1];

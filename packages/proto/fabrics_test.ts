@@ -111,6 +111,7 @@ function reencode(sqe: Uint8Array, encode: (into: Uint8Array) => Uint8Array): st
 function throwsField(f: () => unknown, field: string, offset: number): void {
   assert.throws(f, (e: unknown) => {
     assert.ok(e instanceof ProtocolFieldError, String(e));
+    assert.ok(e instanceof SyntaxError);
     assert.equal(e.field, field);
     assert.equal(e.offset, offset);
     assert.equal(e.name, "ProtocolFieldError");

@@ -24,7 +24,17 @@
  * @module
  */
 
-import { SPACE, target, ubig, uint, utf8Decoder, utf8Encoder } from "./_bytes.ts";
+import {
+  dataView,
+  putU128,
+  SPACE,
+  target,
+  u128,
+  ubig,
+  uint,
+  utf8Decoder,
+  utf8Encoder,
+} from "./_bytes.ts";
 import { IDENTIFY_DATA_SIZE, NS_ID_LENGTH, NSID_BROADCAST } from "./constants.ts";
 import { ProtocolFieldError } from "./errors.ts";
 
@@ -959,7 +969,7 @@ export function decodeNsIdList(bytes: Uint8Array): number[] {
       bytes.length - (bytes.length % 4),
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   const ids: number[] = [];
   const end = Math.min(bytes.length, IDENTIFY_DATA_SIZE);
   for (let at = 0; at < end; at += 4) {
@@ -1030,7 +1040,7 @@ function checkLength(
       cut[1],
     );
   }
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return dataView(bytes);
 }
 
 function decodeFields(
@@ -1057,7 +1067,7 @@ function decodeFields(
         out[name] = view.getBigUint64(at, true);
         break;
       case "u128":
-        out[name] = (view.getBigUint64(at + 8, true) << 64n) | view.getBigUint64(at, true);
+        out[name] = u128(view, at);
         break;
       case "ascii": {
         let end = at + size;
@@ -1127,12 +1137,9 @@ function encodeFields(
       case "u64":
         view.setBigUint64(at, ubig(value, 64, label), true);
         break;
-      case "u128": {
-        const v = ubig(value, 128, label);
-        view.setBigUint64(at, BigInt.asUintN(64, v), true);
-        view.setBigUint64(at + 8, v >> 64n, true);
+      case "u128":
+        putU128(view, at, ubig(value, 128, label));
         break;
-      }
       case "ascii": {
         if (typeof value !== "string") {
           throw new TypeError(

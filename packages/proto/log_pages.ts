@@ -22,7 +22,7 @@
  * @module
  */
 
-import { SPACE, target, ubig, uint } from "./_bytes.ts";
+import { dataView, putU128, SPACE, target, u128, ubig, uint } from "./_bytes.ts";
 import {
   AdminOpcode,
   CHANGED_NS_LIST_OVERFLOW,
@@ -68,7 +68,7 @@ function need<K extends string>(
       cut[1],
     );
   }
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return dataView(bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ export function encodeErrorInformationEntry(
  * ```
  */
 export function decodeErrorInformationLog(bytes: Uint8Array): ErrorInformationEntry[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   const list: ErrorInformationEntry[] = [];
   for (let at = 0; at + ERROR_ENTRY_SIZE <= bytes.length; at += ERROR_ENTRY_SIZE) {
     list.push(readErrorEntry(view, at));
@@ -419,7 +419,7 @@ export function decodeSmartLog(bytes: Uint8Array): SmartLog {
   const out: Record<string, unknown> = {};
   for (const name of SMART_U8) out[name] = view.getUint8(o[name]);
   out.compositeTemperature = view.getUint16(o.compositeTemperature, true);
-  for (const name of SMART_COUNTERS) out[name] = readU128(view, o[name]);
+  for (const name of SMART_COUNTERS) out[name] = u128(view, o[name]);
   for (const name of SMART_U32) out[name] = view.getUint32(o[name], true);
   const sensors: number[] = [];
   for (let i = 0; i < SMART_TEMPERATURE_SENSORS; i++) {
@@ -458,7 +458,7 @@ export function encodeSmartLog(s: Partial<SmartLog>, into?: Uint8Array): Uint8Ar
     uint(s.compositeTemperature, 0xffff, l("compositeTemperature")),
     true,
   );
-  for (const name of SMART_COUNTERS) writeU128(view, o[name], ubig(s[name], 128, l(name)));
+  for (const name of SMART_COUNTERS) putU128(view, o[name], ubig(s[name], 128, l(name)));
   for (const name of SMART_U32) view.setUint32(o[name], uint(s[name], 0xffffffff, l(name)), true);
   const sensors = s.temperatureSensors ?? [];
   if (!Array.isArray(sensors) || sensors.length > SMART_TEMPERATURE_SENSORS) {
@@ -630,7 +630,7 @@ export function decodeChangedNsList(bytes: Uint8Array): ChangedNsList {
       bytes.length - (bytes.length % 4),
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   if (bytes.length >= 4 && view.getUint32(0, true) === CHANGED_NS_LIST_OVERFLOW) {
     return { overflow: true, nsids: [] };
   }
@@ -1025,14 +1025,5 @@ function sqeView(sqe: Uint8Array, opcode: number, what: string): DataView {
       SQE_OPCODE,
     );
   }
-  return new DataView(sqe.buffer, sqe.byteOffset, sqe.byteLength);
-}
-
-function readU128(view: DataView, at: number): bigint {
-  return (view.getBigUint64(at + 8, true) << 64n) | view.getBigUint64(at, true);
-}
-
-function writeU128(view: DataView, at: number, value: bigint): void {
-  view.setBigUint64(at, BigInt.asUintN(64, value), true);
-  view.setBigUint64(at + 8, value >> 64n, true);
+  return dataView(sqe);
 }

@@ -29,7 +29,7 @@ import {
   SQE_SIZE,
   SqeFlagsBits,
 } from "./constants.ts";
-import { checkUint, putU32, u32, view } from "./_bytes.ts";
+import { checkUint, dataView, putU32, u32, u64 } from "./_bytes.ts";
 
 /** Offset of OPC, the opcode (CDW0 bits 7:0). */
 export const SQE_OPCODE = 0;
@@ -143,10 +143,6 @@ function checkU64(what: string, value: bigint): void {
   }
 }
 
-function u64(b: Uint8Array, at: number): bigint {
-  return BigInt(u32(b, at)) | (BigInt(u32(b, at + 4)) << 32n);
-}
-
 /**
  * The SGL identifier byte of a descriptor: type in bits 7:4, subtype in bits 3:0.
  *
@@ -186,7 +182,7 @@ export function decodeSgl(bytes: Uint8Array, offset = 0): SglDescriptor {
       `Cannot decode SGL descriptor as it needs ${SGL_DESCRIPTOR_SIZE} bytes at offset ${offset}: received ${bytes.length}`,
     );
   }
-  const v = view(bytes);
+  const v = dataView(bytes);
   const id = v.getUint8(offset + SGL_IDENTIFIER);
   const desc: SglDescriptor = {
     type: (id >>> SglIdentifierBits.TYPE_SHIFT) & SglIdentifierBits.TYPE_MASK,
@@ -268,7 +264,7 @@ export function decodeSqe(bytes: Uint8Array): Sqe {
       `Cannot decode SQE as it needs ${SQE_SIZE} bytes: received ${bytes.length}`,
     );
   }
-  const v = view(bytes);
+  const v = dataView(bytes);
   const flags = v.getUint8(SQE_FLAGS);
   const sqe: Sqe = {
     opcode: v.getUint8(SQE_OPCODE),
@@ -337,7 +333,7 @@ export function encodeSqe(sqe: Partial<Sqe>, into?: Uint8Array): Uint8Array {
       `Cannot encode flags as reserved bits must be within mask 0x3c: received ${flagsRsvd}`,
     );
   }
-  const v = view(out);
+  const v = dataView(out);
   out.fill(0, 0, SQE_SIZE);
   v.setUint8(SQE_OPCODE, opcode);
   v.setUint8(SQE_FLAGS, fuse | flagsRsvd | (psdt << SqeFlagsBits.PSDT_SHIFT));

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { hex2 } from "./_bytes.ts";
+import { hex } from "./_bytes.ts";
 import {
   AdminOpcode,
   CommandSpecificStatus,
@@ -236,7 +236,7 @@ export function statusName(sct: number, sc: number, context?: StatusContext): st
  */
 export function formatStatus(s: NvmeStatus | number, context?: StatusContext): string {
   const st = typeof s === "number" ? decodeStatus(s) : s;
-  let text = `${statusName(st.sct, st.sc, context)} (sct ${st.sct}, sc ${hex2(st.sc)}`;
+  let text = `${statusName(st.sct, st.sc, context)} (sct ${st.sct}, sc ${hex(st.sc)}`;
   if (st.dnr) text += ", dnr";
   if (st.more) text += ", more";
   if (st.crd !== 0) text += `, crd ${st.crd}`;
@@ -262,11 +262,11 @@ export interface NvmeStatusErrorOptions {
 function commandName(opcode: number, admin?: boolean, fctype?: number): string {
   if (opcode === FABRICS_OPCODE) {
     if (fctype === undefined) return "FABRICS";
-    return nameOf(FabricsType, fctype) ?? `FABRICS fctype ${hex2(fctype)}`;
+    return nameOf(FabricsType, fctype) ?? `FABRICS fctype ${hex(fctype)}`;
   }
-  if (admin === true) return nameOf(AdminOpcode, opcode) ?? `admin opcode ${hex2(opcode)}`;
-  if (admin === false) return nameOf(NvmOpcode, opcode) ?? `I/O opcode ${hex2(opcode)}`;
-  return `opcode ${hex2(opcode)}`;
+  if (admin === true) return nameOf(AdminOpcode, opcode) ?? `admin opcode ${hex(opcode)}`;
+  if (admin === false) return nameOf(NvmOpcode, opcode) ?? `I/O opcode ${hex(opcode)}`;
+  return `opcode ${hex(opcode)}`;
 }
 
 /**

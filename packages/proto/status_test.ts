@@ -165,6 +165,7 @@ test("formatStatus() writes the name, SCT, SC, then dnr, more and crd when set",
 test("NvmeStatusError carries the status, CID and DW0 and says what failed", () => {
   const e = new NvmeStatusError(0x800c, { cid: 0x1f, opcode: 0x0c, admin: true, dw0: 0 });
   assert.ok(e instanceof Error);
+  assert.ok(!(e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError));
   assert.ok(e instanceof NvmeStatusError);
   assert.equal(e.name, "NvmeStatusError");
   assert.equal(e.message, "ASYNC_EVENT_REQUEST failed: INTERNAL_ERROR (sct 0, sc 0x06, dnr)");

@@ -44,6 +44,7 @@ import {
   TCP_PFV_1_0,
   TCP_TERM_REQ_MAX_DATA,
 } from "./constants.ts";
+import { dataView, hex } from "./_bytes.ts";
 import { crc32c, crc32cRange } from "./crc32c.ts";
 import { ProtocolFieldError } from "./errors.ts";
 import { SQE_CID } from "./sqe.ts";
@@ -289,6 +290,7 @@ export interface PduLimits {
  * import assert from "node:assert/strict";
  * const bad = Uint8Array.of(0x42, 0, 24, 0, 24, 0, 0, 0);
  * assert.throws(() => decodePdu(bad), (e) => e instanceof PduError && e.field === "type");
+ * assert.throws(() => decodePdu(bad), SyntaxError);
  * ```
  */
 export class PduError extends ProtocolFieldError {
@@ -406,7 +408,7 @@ export function pduTypeName(type: number): string {
     case PduType.R2T:
       return "R2T";
   }
-  return `type 0x${hex(type, 2)}`;
+  return `type ${hex(type, 2)}`;
 }
 
 /**
@@ -436,7 +438,7 @@ export function fesName(fes: number): string {
     case Fes.UNSUPPORTED_PARAMETER:
       return "Unsupported parameter";
   }
-  return `Reserved FES 0x${hex(fes, 2)}`;
+  return `Reserved FES ${hex(fes, 2)}`;
 }
 
 /**
@@ -457,7 +459,7 @@ export function fesName(fes: number): string {
  * ```
  */
 export function formatTermReq(t: TermReq): string {
-  return `${pduTypeName(t.type)}: ${fesName(t.fes)} (FES 0x${hex(t.fes, 2)}), FEI ${t.fei}, ` +
+  return `${pduTypeName(t.type)}: ${fesName(t.fes)} (FES ${hex(t.fes, 2)}), FEI ${t.fei}, ` +
     `${t.data.length} bytes of PDU header`;
 }
 
@@ -854,7 +856,7 @@ function headerError(
       what = `Reject PDU ${name}`;
       break;
     case CH_FLAGS:
-      what = `Reject FLAGS 0x${hex(flags, 2)} of ${name}`;
+      what = `Reject FLAGS ${hex(flags, 2)} of ${name}`;
       break;
     case CH_HLEN:
       what = `Reject HLEN ${hlen} of ${name}`;
@@ -899,7 +901,7 @@ export function decodePdu(bytes: Uint8Array, opts: DecodeOptions = {}): Pdu {
       CH_PLEN,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   const type = bytes[CH_TYPE];
   const flags = bytes[CH_FLAGS];
   const hlen = bytes[CH_HLEN];
@@ -934,8 +936,8 @@ export function decodePdu(bytes: Uint8Array, opts: DecodeOptions = {}): Pdu {
     const computed = crc32cRange(bytes, 0, hlen);
     if (received !== computed) {
       throw new PduError(
-        `Reject header digest 0x${hex(received, 8)} of ${name}: ` +
-          `the header's CRC32C is 0x${hex(computed, 8)}`,
+        `Reject header digest ${hex(received, 8)} of ${name}: ` +
+          `the header's CRC32C is ${hex(computed, 8)}`,
         Fes.HEADER_DIGEST_ERROR,
         "hdgst",
         hlen,
@@ -972,7 +974,7 @@ export function decodePdu(bytes: Uint8Array, opts: DecodeOptions = {}): Pdu {
       const dgst = bytes[ICREQ_DGST];
       if ((dgst & ~DGST_BITS) !== 0) {
         throw new PduError(
-          `Reject DGST 0x${hex(dgst, 2)} of ${name}: reserved bits are set`,
+          `Reject DGST ${hex(dgst, 2)} of ${name}: reserved bits are set`,
           Fes.INVALID_PDU_HEADER_FIELD,
           "dgst",
           ICREQ_DGST,
@@ -1056,8 +1058,8 @@ export function decodePdu(bytes: Uint8Array, opts: DecodeOptions = {}): Pdu {
     const computed = crc32cRange(bytes, pdo, pdo + dataLength);
     if (received !== computed) {
       throw new DataDigestError(
-        `Reject data digest 0x${hex(received, 8)} of ${name} for CID ${cid}: ` +
-          `the data's CRC32C is 0x${hex(computed, 8)}`,
+        `Reject data digest ${hex(received, 8)} of ${name} for CID ${cid}: ` +
+          `the data's CRC32C is ${hex(computed, 8)}`,
         plen - PDU_DIGEST_SIZE,
         pdu,
         cid,
@@ -1382,7 +1384,7 @@ export function encodePdu(
     }
     out = into;
   }
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const view = dataView(out);
   switch (pdu.type) {
     case PduType.IC_REQ:
     case PduType.IC_RESP: {
@@ -1440,8 +1442,4 @@ function appendData(
 ): void {
   out.set(data, at);
   if (ddgst) view.setUint32(at + data.length, crc32c(data), true);
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
 }

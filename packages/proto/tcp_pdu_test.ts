@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Fes, PduFlags, PduType } from "./constants.ts";
 import { crc32c } from "./crc32c.ts";
+import { ProtocolFieldError } from "./errors.ts";
 import {
   type CapsuleCmd,
   type CapsuleResp,
@@ -131,6 +132,8 @@ function limits(role: "host" | "controller", over: Partial<PduLimits> = {}): Pdu
 function throwsPdu(fn: () => unknown, fes: number, field: string, offset: number): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof PduError, `expected PduError, got ${e}`);
+    assert.ok(e instanceof ProtocolFieldError);
+    assert.ok(e instanceof SyntaxError);
     assert.deepEqual(
       { fes: e.fes, field: e.field, offset: e.offset, fei: e.fei },
       { fes, field, offset, fei: offset },
@@ -515,6 +518,8 @@ test("decodePdu() throws DataDigestError, not PduError, for a wrong data digest"
   b[40] ^= 0xff;
   assert.throws(() => decodePdu(b), (e: unknown) => {
     assert.ok(e instanceof DataDigestError);
+    assert.ok(e instanceof ProtocolFieldError);
+    assert.ok(e instanceof SyntaxError);
     assert.ok(!(e instanceof PduError));
     assert.equal(e.field, "ddgst");
     assert.equal(e.offset, b.length - 4);
