@@ -29,6 +29,7 @@ import {
   ControllerLostError,
   type HostController,
   type Namespace,
+  persistentHostIdentity,
 } from "@nvmf/host";
 import {
   AddressFamily,
@@ -405,12 +406,14 @@ function connectOptions(
     return v === undefined ? undefined : v * 1000;
   };
   const ctrlLoss = numberFlag(flags, "ctrl-loss-tmo");
+  // As nvme-cli: /etc/nvme, else the tool's own pair under ~/.config/nvmf, made on first use.
+  const identity = persistentHostIdentity({ hostnqn: flags.hostnqn, hostid: flags.hostid });
   return {
     transport,
     address: { traddr: flags.traddr, trsvcid },
     subnqn: forDiscovery ? DISCOVERY_NQN : subnqn!,
-    hostnqn: flags.hostnqn,
-    hostid: flags.hostid,
+    hostnqn: identity.hostnqn,
+    hostid: identity.hostid,
     headerDigests: flags["hdr-digest"] ?? false,
     dataDigests: flags["data-digest"] ?? false,
     ioQueues: forDiscovery ? undefined : intFlag(flags, "nr-io-queues", 0, 65535),

@@ -19,7 +19,7 @@
 
 import { AddressFamily, decodeDiscoveryLogEntry, TransportType } from "@nvmf/proto";
 import { Association, getTransport, type QueuePair, type Transport } from "@nvmf/transport";
-import { type AdoptOptions, HostController } from "@nvmf/host";
+import { adopt as adoptAssociation, type AdoptOptions, type HostController } from "@nvmf/host";
 import { LoopbackDetached, LoopbackTransport } from "@nvmf/transport-loopback";
 import type { HandoffConnection } from "./connection.ts";
 import { adoptConnection, closeConnection, detachConnection, qpairRecord } from "./_qpair.ts";
@@ -254,5 +254,5 @@ export async function adoptHost(
     io: made.slice(1),
     cdata: record.cdata,
   };
-  return await HostController.adopt(adopt);
+  return await adoptAssociation(adopt);
 }

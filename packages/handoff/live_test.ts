@@ -164,7 +164,7 @@ test("handoffHost() records a live TCP association; adoptHost() carries on with 
   assert.deepEqual(await (await ctrl.namespace(1)).read(0, 32), pattern(16384, 1));
   await roundTrip(ctrl, 64, 2);
   // The SQ tails went on from the record (no Connect, no Identify on the new owner).
-  const [admin, io1, io2] = ctrl.queuePairs;
+  const { admin, io: [io1, io2] } = ctrl.associationState();
   assert.ok(admin.sqtail > record.admin.sqtail!);
   assert.equal(
     (io1.sqtail - record.io[0].sqtail! + 128) % 128 +

@@ -40,8 +40,6 @@ import {
   TransportError,
 } from "@nvmf/transport";
 
-export type * from "@nvmf/transport";
-
 /** Status bits that are not the phase tag, CRD, M or DNR: non-zero means an error status. */
 const STATUS_CODE_MASK = (CqeStatusBits.SC_MASK << CqeStatusBits.SC_SHIFT) |
   (CqeStatusBits.SCT_MASK << CqeStatusBits.SCT_SHIFT);

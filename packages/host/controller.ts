@@ -1,30 +1,10 @@
 /**
- * A host's association with one controller: {@linkcode connect} sets it up as Linux's
- * `nvme-fabrics` and FreeBSD's `nvmecontrol connect` do — admin queue and Connect, CAP and VS,
- * CC.EN and CSTS.RDY within CAP.TO, Identify Controller and the association update (IOCCSZ,
- * MDTS, SGL support), Number of Queues, one connection and Connect per I/O queue, keep-alive at
- * KATO/2 (KATO/4 with traffic based keep-alive), Asynchronous Event Requests — and
- * {@linkcode HostController} runs it: admin commands, namespace I/O spread over the I/O queues,
- * command timeouts with Abort, reconnects after a broken connection until the controller-loss
- * timeout, and an orderly shutdown (CC.SHN, CSTS.SHST).
- *
- * Defaults follow Linux: admin queue 32 entries, I/O queues 128, KATO 5 s, I/O timeout 30 s,
- * admin timeout 60 s, reconnect delay 10 s, controller-loss timeout 600 s, 5 retries.
- *
- * @example Usage
- * ```ts ignore
- * import { connect } from "@nvmf/host";
- * import "@nvmf/transport-tcp";
- * const ctrl = await connect({
- *   transport: "tcp",
- *   address: { traddr: "192.0.2.10", trsvcid: "4420" },
- *   subnqn: "nqn.2026-01.test:disk",
- * });
- * const ns = await ctrl.namespace(1);
- * await ns.write(0, new Uint8Array(ns.blockSize).fill(7));
- * const back = await ns.read(0, 1);
- * await ctrl.close();
- * ```
+ * The {@linkcode HostController}: one association with one controller once it is set up, as
+ * FreeBSD's `sys/dev/nvmf/host/nvmf.c` runs it — admin commands, namespaces, asynchronous event
+ * requests (`nvmf_aer.c`), keep-alive, command timeouts with Abort, reconnects, orderly shutdown,
+ * handoff. The Fabrics steps it takes are the free functions of `_fabrics.ts`, its queues those
+ * of `_queue.ts`; `connect()` and `adopt()` make controllers through the module-private
+ * entry points set in its static block.
  *
  * @module
  */
@@ -37,34 +17,16 @@ import {
   AsyncEventConfig,
   AsyncEventNotice,
   AsyncEventType,
-  blockSize,
   type Cap,
   CapCss,
-  capTimeoutMs,
-  CcBits,
   CNTLID_DYNAMIC,
-  CONNECT_CATTR,
-  CONNECT_DATA_CNTLID,
-  CONNECT_DATA_HOSTID,
-  CONNECT_DATA_HOSTNQN,
-  CONNECT_DATA_SUBNQN,
-  CONNECT_KATO,
-  CONNECT_QID,
-  CONNECT_RECFMT,
-  CONNECT_SQSIZE,
-  ConnectAttributes,
   ControllerAttributes,
-  CQE_SIZE_LOG2,
   cqeCid,
   cqeDw0,
-  cqeSqhd,
   cqeStatus,
   CRDT_UNIT_MS,
   decodeCap,
   decodeChangedNsList,
-  decodeConnectInvalidParameter,
-  decodeConnectResponse,
-  decodeCsts,
   decodeDiscoveryLog,
   decodeDiscoveryLogHeader,
   decodeIdentifyController,
@@ -73,25 +35,15 @@ import {
   decodeNsIdList,
   decodeStatus,
   decodeVs,
-  DISCOVERY_NQN,
   type DiscoveryLog,
   DiscoveryLogHeaderOffset,
-  DSM_MAX_RANGES,
-  DSM_RANGE_SIZE,
-  DsmAttributes,
-  DsmRangeOffset,
-  encodeCc,
-  encodeConnect,
-  encodeConnectData,
   encodeDiscoveryLogEntry,
   encodeGetLogPage,
   encodeIdentify,
   encodePropertyGet,
   encodePropertySet,
   encodeSqe,
-  FABRICS_OPCODE,
   FabricsStatus,
-  FabricsType,
   FCATT_STATIC_CONTROLLER_MODEL,
   FeatureBits,
   FeatureId,
@@ -100,24 +52,16 @@ import {
   type IdentifyController,
   type IdentifyNamespace,
   IO_QUEUE_MIN_ENTRIES,
-  IO_QUEUES_MAX,
   LogPageId,
   LogPageSize,
-  MediaStatus,
   NSID_BROADCAST,
   type NsIdDescriptor,
-  NumberOfQueuesBits,
   NvmeStatusError,
-  NvmOpcode,
   Property,
   propertyGetValue,
   propertySize,
-  RwControl,
   SglSupport,
-  ShutdownNotification,
-  ShutdownStatus,
   SQE_SIZE,
-  SQE_SIZE_LOG2,
   SQHD_FLOW_CONTROL_DISABLED,
   StatusCodeType,
   SubsystemType,
@@ -127,363 +71,39 @@ import {
 import {
   Association,
   type DataDirection,
-  getTransport,
   type QueuePair,
   QueuePairClosedError,
   type Transport,
   type TransportAddress,
   TransportError,
 } from "@nvmf/transport";
+import {
+  adminCommand,
+  enableController,
+  fabricsConnect,
+  propertyGet,
+  requestQueues,
+  run,
+  shutdownController,
+} from "./_fabrics.ts";
 import { Command, HostQueue, type QueueOwner } from "./_queue.ts";
+import type { Settings } from "./_settings.ts";
+import type { HostAssociationState } from "./adopt.ts";
 import {
   commandName,
   CommandTimeoutError,
   ControllerError,
   ControllerLostError,
 } from "./errors.ts";
-import { resolveHostIdentity } from "./identity.ts";
-
-// The types of other packages this module's API uses, so that its documentation is complete.
-export type {
-  Cap,
-  DiscoveryLog,
-  DiscoveryLogEntry,
-  DiscoveryLogHeader,
-  IdentifyController,
-  IdentifyNamespace,
-  LbaFormat,
-  NsIdDescriptor,
-  PowerStateDescriptor,
-  Vs,
-} from "@nvmf/proto";
-export type * from "@nvmf/transport";
-
-// ---------------------------------------------------------------------------------------------
-// Options
-
-/** How to reach a controller and what to ask of the association. */
-export interface ConnectOptions {
-  /** A registered transport's name or TRTYPE (`"tcp"`, `"loopback"`, 3), or a transport. */
-  transport: string | number | Transport;
-  /** Where the controller listens. */
-  address: TransportAddress;
-  /** The subsystem NQN; the discovery NQN connects to a discovery controller. */
-  subnqn: string;
-  /** The host NQN; see {@linkcode resolveHostIdentity} for the default. */
-  hostnqn?: string;
-  /** The Host Identifier, 16 bytes or a UUID string; see {@linkcode resolveHostIdentity}. */
-  hostid?: Uint8Array | string;
-  /** Whether the host identity may be read from and saved to files (default true). */
-  persistHostIdentity?: boolean;
-  /**
-   * CNTLID asked for in the admin queue's Connect: FFFFh (dynamic model, the default), FFFEh
-   * (any controller of a static subsystem) or a static controller's ID.
-   */
-  cntlid?: number;
-  /** I/O queues to ask for (default 1; 0 for an admin-only association). */
-  ioQueues?: number;
-  /** Entries of each I/O queue (default 128, lowered to CAP.MQES + 1 and MAXCMD). */
-  queueSize?: number;
-  /** Entries of the admin queue (default 32). */
-  adminQueueSize?: number;
-  /** Keep Alive Timeout in ms (default 5000; 0 turns keep-alive off; discovery: 0). */
-  kato?: number;
-  /** NVMe/TCP header digests (default false). */
-  headerDigests?: boolean;
-  /** NVMe/TCP data digests (default false). */
-  dataDigests?: boolean;
-  /** Whether SQ flow control is required (default true; false asks the controller to drop it). */
-  sqFlowControl?: boolean;
-  /** Ms between reconnect attempts after a connection breaks (default 10000). */
-  reconnectDelay?: number;
-  /** Ms after a break before the controller is given up (default 600000; 0: never reconnect). */
-  ctrlLossTimeout?: number;
-  /** Timeout of I/O commands in ms (default 30000). */
-  commandTimeout?: number;
-  /** Timeout of admin commands in ms (default 60000). */
-  adminTimeout?: number;
-  /** Retries of an I/O command that failed without DNR or lost its connection (default 5). */
-  maxRetries?: number;
-  /** Whether to post Asynchronous Event Requests (default true, false for discovery). */
-  asyncEvents?: boolean;
-  /**
-   * Most bytes one command transfers: the controller's MDTS lowers it; when the controller
-   * reports no limit (MDTS 0) the default is 1 MiB, about what Linux's block layer sends.
-   */
-  maxTransferSize?: number;
-  /** Gives up connecting when aborted. */
-  signal?: AbortSignal;
-}
-
-/** The defaults of {@linkcode ConnectOptions}, those of Linux's host where it has one. */
-export const HOST_DEFAULTS: Readonly<{
-  ioQueues: number;
-  queueSize: number;
-  adminQueueSize: number;
-  kato: number;
-  reconnectDelay: number;
-  ctrlLossTimeout: number;
-  commandTimeout: number;
-  adminTimeout: number;
-  maxRetries: number;
-  shutdownTimeout: number;
-  maxTransferSize: number;
-}> = Object.freeze({
-  ioQueues: 1,
-  queueSize: 128, // NVMF_DEF_QUEUE_SIZE
-  adminQueueSize: 32, // NVME_AQ_DEPTH
-  kato: 5000, // NVME_DEFAULT_KATO
-  reconnectDelay: 10_000, // NVMF_DEF_RECONNECT_DELAY
-  ctrlLossTimeout: 600_000, // NVMF_DEF_CTRL_LOSS_TMO
-  commandTimeout: 30_000, // io_timeout
-  adminTimeout: 60_000, // admin_timeout
-  maxRetries: 5, // nvme_max_retries
-  shutdownTimeout: 5000, // shutdown_timeout
-  maxTransferSize: 1 << 20, // when MDTS is 0; BLK_DEF_MAX_SECTORS is 1.25 MiB
-});
-
-interface Settings {
-  transport: Transport;
-  address: TransportAddress;
-  subnqn: string;
-  hostnqn: string;
-  hostid: Uint8Array;
-  discovery: boolean;
-  cntlid: number;
-  ioQueues: number;
-  queueSize: number;
-  adminQueueSize: number;
-  kato: number;
-  headerDigests: boolean;
-  dataDigests: boolean;
-  sqFlowControl: boolean;
-  reconnectDelay: number;
-  ctrlLossTimeout: number;
-  commandTimeout: number;
-  adminTimeout: number;
-  maxRetries: number;
-  asyncEvents: boolean;
-  maxTransferSize: number | undefined;
-}
-
-function checkCount(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`Cannot use ${name} ${value}: it must be an integer ${min} to ${max}`);
-  }
-  return value;
-}
-
-function checkMs(name: string, value: number, allowInfinity = false): number {
-  if (
-    typeof value !== "number" || Number.isNaN(value) || value < 0 ||
-    (!allowInfinity && !Number.isFinite(value))
-  ) {
-    throw new RangeError(`Cannot use ${name} ${value}: it must be a number of milliseconds >= 0`);
-  }
-  return value;
-}
-
-function settings(options: ConnectOptions): Settings {
-  const transport = typeof options.transport === "object"
-    ? options.transport
-    : getTransport(options.transport);
-  const discovery = options.subnqn === DISCOVERY_NQN;
-  const identity = resolveHostIdentity({
-    hostnqn: options.hostnqn,
-    hostid: options.hostid,
-    persist: options.persistHostIdentity,
-  });
-  const kato = checkMs("kato", options.kato ?? (discovery ? 0 : HOST_DEFAULTS.kato));
-  if (kato > 0xffffffff) throw new RangeError(`Cannot use kato ${kato}: it must fit 32 bits`);
-  return {
-    transport,
-    address: { ...options.address },
-    subnqn: options.subnqn,
-    hostnqn: identity.hostnqn,
-    hostid: identity.hostid,
-    discovery,
-    cntlid: checkCount("cntlid", options.cntlid ?? CNTLID_DYNAMIC, 0, 0xffff),
-    ioQueues: discovery ? 0 : checkCount(
-      "ioQueues",
-      options.ioQueues ?? HOST_DEFAULTS.ioQueues,
-      0,
-      IO_QUEUES_MAX,
-    ),
-    queueSize: checkCount(
-      "queueSize",
-      options.queueSize ?? HOST_DEFAULTS.queueSize,
-      IO_QUEUE_MIN_ENTRIES,
-      65536,
-    ),
-    adminQueueSize: checkCount(
-      "adminQueueSize",
-      options.adminQueueSize ?? HOST_DEFAULTS.adminQueueSize,
-      2,
-      4096,
-    ),
-    kato: Math.round(kato),
-    headerDigests: options.headerDigests ?? false,
-    dataDigests: options.dataDigests ?? false,
-    sqFlowControl: options.sqFlowControl ?? true,
-    reconnectDelay: checkMs(
-      "reconnectDelay",
-      options.reconnectDelay ?? HOST_DEFAULTS.reconnectDelay,
-    ),
-    ctrlLossTimeout: checkMs(
-      "ctrlLossTimeout",
-      options.ctrlLossTimeout ?? HOST_DEFAULTS.ctrlLossTimeout,
-      true,
-    ),
-    commandTimeout: checkMs(
-      "commandTimeout",
-      options.commandTimeout ?? HOST_DEFAULTS.commandTimeout,
-    ),
-    adminTimeout: checkMs("adminTimeout", options.adminTimeout ?? HOST_DEFAULTS.adminTimeout),
-    maxRetries: checkCount("maxRetries", options.maxRetries ?? HOST_DEFAULTS.maxRetries, 0, 1000),
-    asyncEvents: options.asyncEvents ?? !discovery,
-    maxTransferSize: options.maxTransferSize === undefined
-      ? undefined
-      : checkCount("maxTransferSize", options.maxTransferSize, 512, 2 ** 32),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Events
-
-/** An asynchronous event the controller reported (Base 5.2). */
-export interface AsyncEvent {
-  /** Asynchronous Event Type, one of `AsyncEventType`. */
-  eventType: number;
-  /** Asynchronous Event Information (e.g. `AsyncEventNotice` for NOTICE events). */
-  eventInfo: number;
-  /** The log page to read to clear the event (LID). */
-  logPage: number;
-  /** DW0 of the completion as it came. */
-  dw0: number;
-  /**
-   * For a Namespace Attribute Changed notice: the NSIDs of the Changed Namespace List, which
-   * the host read (clearing the event); `"all"` when more than 1024 changed.
-   */
-  changedNamespaces?: number[] | "all";
-}
-
-/** What a {@linkcode HostController} reports. */
-export type HostEvent =
-  /** The controller reported an asynchronous event. */
-  | { type: "aen"; event: AsyncEvent }
-  /** A connection broke; the host reconnects (unless reconnecting is off). */
-  | { type: "disconnected"; error: Error }
-  /** The association was re-established after `attempts` attempts. */
-  | { type: "reconnected"; attempts: number }
-  /** The controller-loss timeout expired: the host gave the controller up. */
-  | { type: "lost"; error: Error }
-  /** The controller was closed. */
-  | { type: "closed" };
-
-/** The type names of {@linkcode HostEvent}. */
-export type HostEventType = HostEvent["type"];
-
-/** A listener for one type of {@linkcode HostEvent}. */
-export type HostEventListener<T extends HostEventType> = (
-  event: Extract<HostEvent, { type: T }>,
-) => void;
-
-/** What a handoff (`@nvmf/handoff`) needs of an association, as FreeBSD's libnvmf hands it over. */
-export interface HostAssociationState {
-  /** The transport. */
-  transport: Transport;
-  /** The admin queue pair. */
-  admin: QueuePair;
-  /** The I/O queue pairs, QID 1 first. */
-  io: QueuePair[];
-  /** The 4096 bytes of Identify Controller. */
-  cdata: Uint8Array;
-  /** A 1024-byte Discovery log entry naming this controller (FreeBSD `nvmf_init_dle_from_admin_qp`). */
-  discoveryEntry: Uint8Array;
-  /** The host NQN. */
-  hostnqn: string;
-  /** The Host Identifier. */
-  hostid: Uint8Array;
-  /** The controller's CNTLID. */
-  cntlid: number;
-  /** KATO in ms (0: none). */
-  kato: number;
-  /** Reconnect delay in ms. */
-  reconnectDelay: number;
-  /** Controller-loss timeout in ms. */
-  ctrlLossTimeout: number;
-  /** Entries of each I/O queue. */
-  ioQueueSize: number;
-  /** Whether SQ flow control was asked for. */
-  sqFlowControl: boolean;
-  /** Whether header digests were asked for. */
-  headerDigests: boolean;
-  /** Whether data digests were asked for. */
-  dataDigests: boolean;
-}
-
-/**
- * What {@linkcode HostController.adopt} continues: the queue pairs of an association another
- * owner set up and handed over (idle, Connect done), and its Identify Controller data. The
- * connect options that remain describe the association for keep-alive, timeouts and reconnects;
- * the queue counts and sizes come from the queue pairs.
- */
-export interface AdoptOptions
-  extends Omit<ConnectOptions, "transport" | "ioQueues" | "queueSize" | "adminQueueSize"> {
-  /** The transport; default the queue pairs'. */
-  transport?: string | number | Transport;
-  /** The admin queue pair (host side, QID 0), continuing at its SQ head and tail. */
-  admin: QueuePair;
-  /** The I/O queue pairs, QID 1 first, all of the admin queue pair's association. */
-  io: QueuePair[];
-  /** The 4096 bytes of Identify Controller the association was set up with. */
-  cdata: Uint8Array;
-}
-
-/** The buffer behind {@linkcode HostController.events}. */
-class EventQueue implements AsyncIterableIterator<HostEvent> {
-  #items: HostEvent[] = [];
-  #waiters: ((result: IteratorResult<HostEvent>) => void)[] = [];
-  #done = false;
-  readonly #onReturn: () => void;
-
-  constructor(onReturn: () => void) {
-    this.#onReturn = onReturn;
-  }
-
-  push(event: HostEvent): void {
-    if (this.#done) return;
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter({ value: event, done: false });
-    else this.#items.push(event);
-  }
-
-  end(): void {
-    this.#done = true;
-    for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
-  }
-
-  next(): Promise<IteratorResult<HostEvent>> {
-    const item = this.#items.shift();
-    if (item !== undefined) return Promise.resolve({ value: item, done: false });
-    if (this.#done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  return(): Promise<IteratorResult<HostEvent>> {
-    this.#items = [];
-    this.end();
-    this.#onReturn();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<HostEvent> {
-    return this;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The controller
+import {
+  type AsyncEvent,
+  type HostEvent,
+  HostEventHub,
+  type HostEventListener,
+  type HostEventType,
+} from "./events.ts";
+import { type IoPath, type Namespace, openNamespace } from "./namespace.ts";
+import { HOST_DEFAULTS } from "./options.ts";
 
 const LIVE = 1;
 const CONNECTING = 0;
@@ -518,21 +138,6 @@ const STATE_NAMES: readonly HostControllerState[] = [
 /** Host memory page size: 4 KiB, CC.MPS 0 (Base 3.1.3.5). */
 const HOST_PAGE_SHIFT = 12;
 
-/** Names of the Connect fields a CONNECT_INVALID_PARAMETERS response can point at. */
-const CONNECT_SQE_FIELDS: Record<number, string> = {
-  [CONNECT_RECFMT]: "RECFMT",
-  [CONNECT_QID]: "QID",
-  [CONNECT_SQSIZE]: "SQSIZE",
-  [CONNECT_CATTR]: "CATTR",
-  [CONNECT_KATO]: "KATO",
-};
-const CONNECT_DATA_FIELDS: Record<number, string> = {
-  [CONNECT_DATA_HOSTID]: "HOSTID",
-  [CONNECT_DATA_CNTLID]: "CNTLID",
-  [CONNECT_DATA_SUBNQN]: "SUBNQN",
-  [CONNECT_DATA_HOSTNQN]: "HOSTNQN",
-};
-
 /** Asynchronous events this host asks for: those Linux enables (NVME_AEN_SUPPORTED). */
 const AEN_SUPPORTED = (AsyncEventConfig.NAMESPACE_ATTRIBUTE_NOTICES |
   AsyncEventConfig.FIRMWARE_ACTIVATION_NOTICES | AsyncEventConfig.ANA_CHANGE_NOTICES |
@@ -556,31 +161,86 @@ interface Established {
   ioQueueSize: number;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** What `adopt()` checked and decoded of a handed-over association. */
+export interface AdoptedAssociation {
+  /** The admin queue pair (host side, QID 0). */
+  admin: QueuePair;
+  /** The I/O queue pairs, QID 1 first. */
+  io: QueuePair[];
+  /** Identify Controller, decoded. */
+  cdata: IdentifyController;
+  /** Its 4096 bytes. */
+  cdataBytes: Uint8Array;
 }
 
-function toLba(lba: number | bigint, what: string): number {
-  const n = typeof lba === "bigint" ? Number(lba) : lba;
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`Cannot ${what} at LBA ${lba}: it must be a non-negative safe integer`);
-  }
-  return n;
-}
-
-// Friends of HostController for Namespace, set in its static block.
-let submitIo: (ctrl: HostController, command: Command) => void;
-let controllerTimeout: (ctrl: HostController) => number;
+// Set in HostController's static block: how connect() and adopt() make controllers, so that
+// neither the constructor nor the set-up steps are public API.
+let openController: (s: Settings, signal?: AbortSignal) => Promise<HostController>;
+let adoptController: (s: Settings, adopted: AdoptedAssociation) => Promise<HostController>;
 
 /**
- * A live association with one controller. Make one with {@linkcode connect}.
+ * Makes a controller and sets its association up (internal: what `connect()` does).
+ *
+ * @param s The settings.
+ * @param signal Gives up when aborted.
+ * @returns The live controller.
+ */
+export function openHostController(s: Settings, signal?: AbortSignal): Promise<HostController> {
+  return openController(s, signal);
+}
+
+/**
+ * Makes a controller that continues a handed-over association (internal: what `adopt()` does
+ * once it has checked the queue pairs and updated the association).
+ *
+ * @param s The settings.
+ * @param adopted The queue pairs and Identify Controller.
+ * @returns The live controller.
+ */
+export function adoptHostController(
+  s: Settings,
+  adopted: AdoptedAssociation,
+): Promise<HostController> {
+  return adoptController(s, adopted);
+}
+
+/**
+ * A live association with one controller, as FreeBSD's `sys/dev/nvmf/host/nvmf.c` runs one:
+ * admin commands (Identify, Get Log Page, Get/Set Features, properties, Abort), namespaces,
+ * asynchronous events, keep-alive at KATO/2 (KATO/4 with traffic based keep-alive), command
+ * timeouts with Abort, reconnects after a broken connection until the controller-loss timeout,
+ * an orderly shutdown (CC.SHN, CSTS.SHST), and a handoff to a new owner. Make one with
+ * `connect()` (or `adopt()`); its constructor is not public.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { connect } from "@nvmf/host";
- * const ctrl = await connect({ transport: "loopback", address: { traddr: "t" }, subnqn: "nqn.2026-01.test:a" });
- * console.log(ctrl.cdata.mn, ctrl.ioQueueCount);
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import { loopback } from "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ *
+ * const target = new Target();
+ * const subnqn = "nqn.2026-01.dev.nvmf:controller-doc";
+ * target.addSubsystem({
+ *   nqn: subnqn,
+ *   namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }],
+ *   allowAnyHost: true,
+ * });
+ * await target.listen(loopback, { traddr: "controller-doc" });
+ *
+ * const ctrl = await connect({
+ *   transport: loopback,
+ *   address: { traddr: "controller-doc" },
+ *   subnqn,
+ *   ioQueues: 2,
+ * });
+ * assert.equal(ctrl.state, "live");
+ * assert.equal(ctrl.ioQueueCount, 2);
+ * assert.deepEqual(await ctrl.activeNamespaces(), [1]);
+ * assert.equal(ctrl.cdata.subnqn, subnqn);
  * await ctrl.close();
+ * assert.equal(ctrl.state, "closed");
+ * await target.close();
  * ```
  */
 export class HostController {
@@ -607,8 +267,9 @@ export class HostController {
   #wake: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   #lastError: Error | undefined;
-  #listeners = new Map<string, Set<(event: HostEvent) => void>>();
-  #iterators = new Set<EventQueue>();
+  readonly #events = new HostEventHub();
+  /** What the namespaces send their commands through. */
+  readonly #io: IoPath;
   readonly #owner: QueueOwner = {
     failed: (queue, command, cqe) => this.#failed(queue, command, cqe),
     timedOut: (queue, command, cid) => this.#timedOut(queue, command, cid),
@@ -616,35 +277,26 @@ export class HostController {
   };
 
   static {
-    submitIo = (ctrl, command) => ctrl.#submitIo(command);
-    controllerTimeout = (ctrl) => ctrl.#s.commandTimeout;
+    openController = async (s, signal) => {
+      const ctrl = new HostController(s);
+      await ctrl.#open(signal);
+      return ctrl;
+    };
+    adoptController = (s, adopted) => new HostController(s).#adopt(adopted);
   }
 
-  /**
-   * Use {@linkcode connect}: this only records the settings.
-   *
-   * @param options The connect options.
-   */
-  constructor(options: ConnectOptions) {
-    const s = settings(options);
+  private constructor(s: Settings) {
     this.#s = s;
     this.transport = s.transport;
     this.address = Object.freeze({ ...s.address });
     this.subnqn = s.subnqn;
     this.hostnqn = s.hostnqn;
     this.hostid = s.hostid;
+    this.#io = { submit: (command) => this.#submitIo(command), timeoutMs: s.commandTimeout };
   }
 
-  /**
-   * Sets the association up: what {@linkcode connect} awaits. Call once.
-   *
-   * @param signal Gives up when aborted.
-   * @returns Settles when the controller is live.
-   */
-  async open(signal?: AbortSignal): Promise<void> {
-    if (this.#state !== CONNECTING || this.#est !== undefined) {
-      throw new TypeError("Cannot open the controller twice");
-    }
+  /** Sets the association up: what `connect()` awaits. */
+  async #open(signal?: AbortSignal): Promise<void> {
     try {
       this.#est = await this.#establish(this.#s.cntlid, signal);
     } catch (e) {
@@ -728,12 +380,6 @@ export class HostController {
     return option === undefined ? limit : Math.min(limit, option);
   }
 
-  /** The admin queue pair and the I/O queue pairs, for inspection (QID order). */
-  get queuePairs(): QueuePair[] {
-    const est = this.#live("list queue pairs");
-    return [est.admin.qp, ...est.io.map((q) => q.qp)];
-  }
-
   // -------------------------------------------------------------------------------------------
   // Setting up
 
@@ -753,8 +399,8 @@ export class HostController {
     const admin = new HostQueue(adminQp, 0, this.#owner);
     const io: HostQueue[] = [];
     try {
-      const got = await this.#fabricsConnect(admin, cntlid, s.kato);
-      const cap = decodeCap(await this.#propertyGet(admin, Property.CAP));
+      const gotCntlid = await fabricsConnect(admin, s.adminTimeout, s, cntlid, s.kato);
+      const cap = decodeCap(await propertyGet(admin, s.adminTimeout, Property.CAP));
       // FreeBSD connect_nvm_adminq: the NVM command set is required.
       if (!s.discovery && (cap.css & CapCss.NVM) === 0) {
         throw new ControllerError(
@@ -762,10 +408,10 @@ export class HostController {
           "unsupported",
         );
       }
-      const vs = decodeVs(Number(await this.#propertyGet(admin, Property.VS)));
-      await this.#enable(admin, cap);
+      const vs = decodeVs(Number(await propertyGet(admin, s.adminTimeout, Property.VS)));
+      await enableController(admin, s.adminTimeout, cap);
       const cdataBytes = new Uint8Array(IDENTIFY_DATA_SIZE);
-      await this.#run(
+      await run(
         admin,
         this.#adminCommand(
           encodeIdentify({ cid: 0, cns: IdentifyCns.CONTROLLER }),
@@ -802,10 +448,10 @@ export class HostController {
               "unsupported",
             );
           }
-          const count = await this.#requestQueues(admin, s.ioQueues);
+          const count = await requestQueues(admin, s.adminTimeout, s.ioQueues);
           const pending: Promise<HostQueue>[] = [];
           for (let qid = 1; qid <= count; qid++) {
-            pending.push(this.#connectIoQueue(association, qid, ioQueueSize, got.cntlid, signal));
+            pending.push(this.#connectIoQueue(association, qid, ioQueueSize, gotCntlid, signal));
           }
           const settled = await Promise.allSettled(pending);
           for (const r of settled) if (r.status === "fulfilled") io.push(r.value);
@@ -817,7 +463,7 @@ export class HostController {
         association,
         admin,
         io,
-        cntlid: got.cntlid,
+        cntlid: gotCntlid,
         cap,
         vs,
         cdata,
@@ -847,126 +493,12 @@ export class HostController {
     });
     const queue = new HostQueue(qp, qid, this.#owner);
     try {
-      await this.#fabricsConnect(queue, cntlid, 0);
+      await fabricsConnect(queue, this.#s.adminTimeout, this.#s, cntlid, 0);
     } catch (e) {
       await queue.close().catch(() => {});
       throw e;
     }
     return queue;
-  }
-
-  /** Connect (Fabrics 3.3) on a new queue; returns the CNTLID. */
-  async #fabricsConnect(
-    queue: HostQueue,
-    cntlid: number,
-    kato: number,
-  ): Promise<{ cntlid: number }> {
-    const s = this.#s;
-    const template = encodeConnect({
-      cid: 0,
-      qid: queue.qid,
-      sqsize: queue.qsize - 1, // SQSIZE is 0's based
-      cattr: s.sqFlowControl ? 0 : ConnectAttributes.DISABLE_SQ_FLOW_CONTROL,
-      kato,
-    });
-    const data = encodeConnectData({
-      hostid: s.hostid,
-      cntlid,
-      subnqn: s.subnqn,
-      hostnqn: s.hostnqn,
-    });
-    const command = this.#adminCommand(template, data, "host-to-controller");
-    command.admin = queue.qid === 0;
-    let cqe: Uint8Array;
-    try {
-      cqe = await this.#run(queue, command);
-    } catch (e) {
-      if (e instanceof NvmeStatusError && e.sct === StatusCodeType.COMMAND_SPECIFIC) {
-        throw connectError(e, queue.qid, s.subnqn);
-      }
-      throw e;
-    }
-    const sqhd = cqeSqhd(cqe);
-    if (sqhd === SQHD_FLOW_CONTROL_DISABLED && s.sqFlowControl) {
-      throw new ControllerError(
-        `Cannot connect queue ${queue.qid}: the controller disabled SQ flow control, which the host requires`,
-        "protocol",
-      );
-    }
-    queue.setConnected(sqhd, s.sqFlowControl);
-    const rsp = decodeConnectResponse(cqe);
-    if (rsp.atr || rsp.ascr) {
-      throw new ControllerError(
-        `Cannot connect to ${s.subnqn}: the controller requires in-band authentication`,
-        "authentication",
-      );
-    }
-    return { cntlid: rsp.cntlid };
-  }
-
-  async #propertyGet(queue: HostQueue, offset: number): Promise<bigint> {
-    const cqe = await this.#run(
-      queue,
-      this.#adminCommand(encodePropertyGet({ cid: 0, offset })),
-    );
-    return propertyGetValue(cqe);
-  }
-
-  async #propertySet(queue: HostQueue, offset: number, value: bigint): Promise<void> {
-    await this.#run(queue, this.#adminCommand(encodePropertySet({ cid: 0, offset, value })));
-  }
-
-  /** CC.EN = 1, then CSTS.RDY within CAP.TO (Base 3.5.1; Linux `nvme_enable_ctrl`). */
-  async #enable(admin: HostQueue, cap: Cap): Promise<void> {
-    const mps = Math.min(Math.max(0, cap.mpsmin), cap.mpsmax);
-    const cc = encodeCc({
-      en: true,
-      css: 0, // NVM command set
-      mps,
-      ams: 0, // round robin
-      shn: ShutdownNotification.NONE,
-      iosqes: SQE_SIZE_LOG2,
-      iocqes: CQE_SIZE_LOG2,
-    });
-    await this.#propertySet(admin, Property.CC, BigInt(cc));
-    // Linux nvme_wait_ready: (CAP.TO + 1) * 500 ms.
-    const timeout = capTimeoutMs({ ...cap, to: cap.to + 1 });
-    const deadline = performance.now() + timeout;
-    for (let delay = 1;; delay = Math.min(delay * 2, 100)) {
-      const csts = decodeCsts(Number(await this.#propertyGet(admin, Property.CSTS)));
-      if (csts.cfs) {
-        throw new ControllerError(
-          `Cannot enable the controller: CSTS.CFS reports a fatal status`,
-          "fatal",
-        );
-      }
-      if (csts.rdy) return;
-      if (performance.now() >= deadline) {
-        throw new ControllerError(
-          `Cannot enable the controller: CSTS.RDY is still 0 after ${timeout} ms (CAP.TO ${cap.to})`,
-          "not-ready",
-        );
-      }
-      await sleep(delay);
-    }
-  }
-
-  /** Set Features Number of Queues; returns how many I/O queues to use. */
-  async #requestQueues(admin: HostQueue, wanted: number): Promise<number> {
-    const n = wanted - 1; // NSQR and NCQR are 0's based
-    const cqe = await this.#run(
-      admin,
-      this.#adminCommand(encodeSqe({
-        opcode: AdminOpcode.SET_FEATURES,
-        cdw10: FeatureId.NUMBER_OF_QUEUES,
-        cdw11: ((n & NumberOfQueuesBits.NSQ_MASK) | (n << NumberOfQueuesBits.NCQ_SHIFT)) >>> 0,
-      })),
-    );
-    const dw0 = cqeDw0(cqe);
-    const nsqa = dw0 & NumberOfQueuesBits.NSQ_MASK;
-    const ncqa = (dw0 >>> NumberOfQueuesBits.NCQ_SHIFT) & NumberOfQueuesBits.NCQ_MASK;
-    // As Linux: use what was granted when it is fewer.
-    return Math.min(wanted, Math.min(nsqa, ncqa) + 1);
   }
 
   /** After (re)connecting: keep-alive and Asynchronous Event Requests. */
@@ -1102,20 +634,7 @@ export class HostController {
     data?: Uint8Array,
     direction?: DataDirection,
   ): Command {
-    const command = new Command();
-    command.template = template;
-    command.opcode = template[0];
-    if (template[0] === FABRICS_OPCODE) command.fctype = template[4];
-    command.data = data;
-    command.direction = data === undefined ? undefined : direction;
-    command.admin = true;
-    command.timeoutMs = this.#s.adminTimeout;
-    return command;
-  }
-
-  #run(queue: HostQueue, command: Command): Promise<Uint8Array> {
-    queue.submit(command);
-    return command.promise;
+    return adminCommand(template, this.#s.adminTimeout, data, direction);
   }
 
   /** Sends an admin command on the live association (parked while reconnecting). */
@@ -1404,37 +923,13 @@ export class HostController {
     let failure: Error | undefined;
     if (shutdown && !est.admin.isDown) {
       try {
-        await this.#shutdown(est);
+        await shutdownController(est.admin, this.#s.adminTimeout, est.cdata.rtd3e);
       } catch (e) {
         if (e instanceof ControllerError) failure = e;
       }
     }
     await est.admin.close();
     if (failure !== undefined) throw failure;
-  }
-
-  /** CC.SHN = normal, then CSTS.SHST = complete (Base 3.6.1). */
-  async #shutdown(est: Established): Promise<void> {
-    const admin = est.admin;
-    const cc = Number(await this.#propertyGet(admin, Property.CC));
-    const shnMask = CcBits.SHN_MASK << CcBits.SHN_SHIFT;
-    const shn = ShutdownNotification.NORMAL << CcBits.SHN_SHIFT;
-    await this.#propertySet(admin, Property.CC, BigInt(((cc & ~shnMask) | shn) >>> 0));
-    // Linux: shutdown_timeout (5 s), or RTD3E when longer, at most 60 s.
-    const rtd3eMs = Math.ceil(est.cdata.rtd3e / 1000);
-    const timeout = Math.min(Math.max(HOST_DEFAULTS.shutdownTimeout, rtd3eMs), 60_000);
-    const deadline = performance.now() + timeout;
-    for (let delay = 1;; delay = Math.min(delay * 2, 100)) {
-      const csts = decodeCsts(Number(await this.#propertyGet(admin, Property.CSTS)));
-      if (csts.shst === ShutdownStatus.COMPLETE) return;
-      if (performance.now() >= deadline) {
-        throw new ControllerError(
-          `Cannot shut the controller down: CSTS.SHST is ${csts.shst}, not 2 (complete), after ${timeout} ms`,
-          "shutdown-timeout",
-        );
-      }
-      await sleep(delay);
-    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1449,11 +944,7 @@ export class HostController {
    * @returns A function that removes the listener.
    */
   on<T extends HostEventType>(type: T, listener: HostEventListener<T>): () => void {
-    let set = this.#listeners.get(type);
-    if (set === undefined) this.#listeners.set(type, set = new Set());
-    const fn = listener as (event: HostEvent) => void;
-    set.add(fn);
-    return () => set!.delete(fn);
+    return this.#events.on(type, listener);
   }
 
   /**
@@ -1463,31 +954,15 @@ export class HostController {
    * @returns The iterator.
    */
   events(): AsyncIterableIterator<HostEvent> {
-    const queue = new EventQueue(() => this.#iterators.delete(queue));
-    if (this.#state === CLOSED || this.#state === LOST) queue.end();
-    else this.#iterators.add(queue);
-    return queue;
+    return this.#events.iterator(this.#state === CLOSED || this.#state === LOST);
   }
 
   #emit(event: HostEvent): void {
-    const set = this.#listeners.get(event.type);
-    if (set !== undefined) {
-      for (const fn of [...set]) {
-        try {
-          fn(event);
-        } catch (e) {
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
-      }
-    }
-    for (const q of this.#iterators) q.push(event);
+    this.#events.emit(event);
   }
 
   #endIterators(): void {
-    for (const q of this.#iterators) q.end();
-    this.#iterators.clear();
+    this.#events.end();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1872,7 +1347,7 @@ export class HostController {
     if (id.nsze === 0n) {
       throw new RangeError(`Cannot open namespace ${nsid}: it is not active on ${this.subnqn}`);
     }
-    return new Namespace(this, nsid, id);
+    return openNamespace(this, nsid, id, this.#io);
   }
 
   /**
@@ -1882,7 +1357,7 @@ export class HostController {
    * pairs still connected and idle (FreeBSD refuses busy queues with EBUSY). The controller is
    * then `"handed-off"`: it sends nothing more, `close()` does nothing and its event iterators
    * end. The queue pairs are the caller's, to detach for the new owner (the transport's
-   * `detach()`), who continues them with {@linkcode HostController.adopt}.
+   * `detach()`), who continues them with `adopt()`.
    *
    * An Asynchronous Event Request cannot be taken back (only the controller completes it), so a
    * controller that posts them — `asyncEvents`, on by default — cannot be handed off; libnvmf's
@@ -1940,92 +1415,19 @@ export class HostController {
     return state;
   }
 
-  /**
-   * Continues an association that another owner set up and handed over — what FreeBSD's kernel
-   * does with `NVMF_HANDOFF_HOST`: no Connect and no Identify; CAP and VS are read with Property
-   * Get, as the kernel reads them when it attaches. The association is updated from the Identify
-   * data (IOCCSZ, MDTS), keep-alive starts (KATO from the options), and the queue pairs go on
-   * from their SQ heads and tails: commands get the lowest free CIDs, which cannot collide as the
-   * queues came over idle. `@nvmf/handoff`'s `adoptHost()` builds the queue pairs from a record.
-   *
-   * @param options The queue pairs, Identify Controller, and the association's connect options.
-   * @returns The live controller.
-   * @throws {TypeError} When a queue pair has the wrong role or another association.
-   * @throws {RangeError} When `cdata` is not 4096 bytes or an option is out of range.
-   * @example Handing a loopback association to a new owner in the same process
-   * ```ts
-   * import { HostController, connect } from "@nvmf/host";
-   * import { RamBackend, Target } from "@nvmf/controller";
-   * import { loopback } from "@nvmf/transport-loopback";
-   * import assert from "node:assert/strict";
-   *
-   * const target = new Target();
-   * const subnqn = "nqn.2026-01.dev.nvmf:adopt-doc";
-   * target.addSubsystem({ nqn: subnqn, namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }] });
-   * await target.listen(loopback, { traddr: "adopt-doc" });
-   * const options = { transport: loopback, address: { traddr: "adopt-doc" }, subnqn,
-   *   persistHostIdentity: false, asyncEvents: false, kato: 0 };
-   * const first = await connect(options);
-   * await (await first.namespace(1)).write(0, new Uint8Array(512).fill(9));
-   *
-   * const state = await first.handoff();
-   * assert.equal(first.state, "handed-off");
-   * const move = (qp: typeof state.admin) => {
-   *   const d = loopback.detach(qp);
-   *   return loopback.adopt(qp.association, d, { ...d.state, qid: d.state.qid });
-   * };
-   * const ctrl = await HostController.adopt({
-   *   ...options, hostnqn: state.hostnqn, hostid: state.hostid,
-   *   admin: move(state.admin), io: state.io.map(move), cdata: state.cdata,
-   * });
-   * assert.equal(ctrl.cntlid, state.cntlid);
-   * assert.equal((await (await ctrl.namespace(1)).read(0, 1))[511], 9);
-   * await ctrl.close();
-   * await target.close();
-   * ```
-   */
-  static async adopt(options: AdoptOptions): Promise<HostController> {
-    const { admin: adminQp, io: ioQps, cdata: cdataBytes } = options;
-    const association = adminQp.association;
-    if (adminQp.controller || !adminQp.admin) {
-      throw new TypeError("Cannot adopt the association: admin is not a host admin queue pair");
-    }
-    if (ioQps.some((q) => q.controller || q.admin || q.association !== association)) {
-      throw new TypeError(
-        "Cannot adopt the association: an I/O queue pair is not a host I/O queue pair of the admin queue pair's association",
-      );
-    }
-    if (cdataBytes.length !== IDENTIFY_DATA_SIZE) {
-      throw new RangeError(
-        `Cannot adopt the association: cdata is ${cdataBytes.length} bytes, not ${IDENTIFY_DATA_SIZE}`,
-      );
-    }
-    const cdata = decodeIdentifyController(cdataBytes);
-    const ctrl = new HostController({
-      ...options,
-      transport: options.transport ?? association.transport,
-      ioQueues: ioQps.length,
-      queueSize: ioQps[0]?.qsize ?? HOST_DEFAULTS.queueSize,
-      adminQueueSize: adminQp.qsize,
-      sqFlowControl: options.sqFlowControl ?? adminQp.sqFlowControl,
-    });
-    association.update({
-      ioccsz: cdata.ioccsz,
-      iorcsz: cdata.iorcsz,
-      mdts: cdata.mdts,
-      sgls: cdata.sgls,
-      maxcmd: cdata.maxcmd,
-    });
-    const requested = ctrl.#s.sqFlowControl;
+  /** Continues a handed-over association: what `adopt()` awaits. */
+  async #adopt(adopted: AdoptedAssociation): Promise<HostController> {
+    const { admin: adminQp, io: ioQps, cdata, cdataBytes } = adopted;
+    const requested = this.#s.sqFlowControl;
     const queue = (qp: QueuePair, qid: number): HostQueue => {
-      const q = new HostQueue(qp, qid, ctrl.#owner);
+      const q = new HostQueue(qp, qid, this.#owner);
       q.setConnected(qp.sqFlowControl ? qp.sqhd : SQHD_FLOW_CONTROL_DISABLED, requested);
       return q;
     };
     const admin = queue(adminQp, 0);
     const io = ioQps.map((qp, i) => queue(qp, qp.qid ?? i + 1));
     const est: Established = {
-      association,
+      association: adminQp.association,
       admin,
       io,
       cntlid: cdata.cntlid,
@@ -2035,18 +1437,19 @@ export class HostController {
       cdataBytes: cdataBytes.slice(),
       ioQueueSize: ioQps[0]?.qsize ?? 0,
     };
+    const timeout = this.#s.adminTimeout;
     try {
-      est.cap = decodeCap(await ctrl.#propertyGet(admin, Property.CAP));
-      est.vs = decodeVs(Number(await ctrl.#propertyGet(admin, Property.VS)));
+      est.cap = decodeCap(await propertyGet(admin, timeout, Property.CAP));
+      est.vs = decodeVs(Number(await propertyGet(admin, timeout, Property.VS)));
     } catch (e) {
-      ctrl.#state = CLOSED;
-      await ctrl.#teardown(est, false);
+      this.#state = CLOSED;
+      await this.#teardown(est, false);
       throw e;
     }
-    ctrl.#est = est;
-    ctrl.#state = LIVE;
-    ctrl.#started(est);
-    return ctrl;
+    this.#est = est;
+    this.#state = LIVE;
+    this.#started(est);
+    return this;
   }
 
   /**
@@ -2095,387 +1498,4 @@ export class HostController {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function connectError(e: NvmeStatusError, qid: number, subnqn: string): NvmeStatusError {
-  let detail = "";
-  if (e.sc === FabricsStatus.CONNECT_INVALID_PARAMETERS && e.dw0 !== undefined) {
-    const ipo = decodeConnectInvalidParameter({
-      dw0: e.dw0,
-      dw1: 0,
-      sqhd: 0,
-      sqid: 0,
-      cid: 0,
-      status: 0,
-    });
-    const field = (ipo.inData ? CONNECT_DATA_FIELDS : CONNECT_SQE_FIELDS)[ipo.offset];
-    detail = `: the controller rejects ${field ?? "the field"} at byte ${ipo.offset} of the ${
-      ipo.inData ? "Connect data" : "Connect command"
-    }`;
-  }
-  const message = `Cannot connect queue ${qid} to ${subnqn}: ${e.message}${detail}`;
-  return new NvmeStatusError(e.status, {
-    cid: e.cid,
-    dw0: e.dw0,
-    opcode: FABRICS_OPCODE,
-    fctype: FabricsType.CONNECT,
-    message,
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Namespaces
-
-/** A range of blocks, for {@linkcode Namespace.deallocate}. */
-export interface BlockRange {
-  /** First LBA. */
-  lba: number | bigint;
-  /** Number of blocks. */
-  blocks: number;
-}
-
-/** Options of reads and writes. */
-export interface IoOptions {
-  /** Force Unit Access (FUA): the data reaches non-volatile media before completion. */
-  fua?: boolean;
-}
-
-const NLB_MAX = RwControl.NLB_MASK + 1;
-
-/**
- * An active namespace of a {@linkcode HostController}: reads and writes by LBA, split into
- * commands of at most MDTS (and 65536 blocks), spread over the I/O queues. Data buffers are
- * used in place, never copied. Get one with {@linkcode HostController.namespace}.
- *
- * @example Usage
- * ```ts ignore
- * const ns = await ctrl.namespace(1);
- * const data = new Uint8Array(8 * ns.blockSize).fill(0xa5);
- * await ns.write(100, data);
- * assert.deepEqual(await ns.read(100, 8), data);
- * assert.equal(await ns.compare(100, data), true);
- * ```
- */
-export class Namespace {
-  /** The controller. */
-  readonly controller: HostController;
-  /** The NSID. */
-  readonly nsid: number;
-  /** Logical block size in bytes. */
-  readonly blockSize: number;
-  /** Capacity in logical blocks (NSZE). */
-  readonly blocks: number;
-  /** Identify Namespace as read when the handle was made. */
-  readonly info: IdentifyNamespace;
-  /** The most blocks one command carries: MDTS and the 16-bit NLB field. */
-  readonly maxBlocksPerCommand: number;
-  readonly #timeout: number;
-
-  /**
-   * Use {@linkcode HostController.namespace}.
-   *
-   * @param controller The controller.
-   * @param nsid The NSID.
-   * @param info Its Identify Namespace data.
-   */
-  constructor(controller: HostController, nsid: number, info: IdentifyNamespace) {
-    this.controller = controller;
-    this.nsid = nsid;
-    this.info = info;
-    this.blockSize = blockSize(info);
-    this.blocks = Number(info.nsze);
-    const mdtsBlocks = Math.floor(controller.maxTransferSize / this.blockSize);
-    this.maxBlocksPerCommand = Math.max(1, Math.min(NLB_MAX, mdtsBlocks));
-    this.#timeout = controllerTimeout(controller);
-  }
-
-  /** Capacity in bytes. */
-  get size(): number {
-    return this.blocks * this.blockSize;
-  }
-
-  #check(what: string, lba: number, blocks: number): void {
-    if (!Number.isInteger(blocks) || blocks < 1) {
-      throw new RangeError(`Cannot ${what} ${blocks} blocks: the count must be a positive integer`);
-    }
-    if (lba + blocks > this.blocks) {
-      throw new RangeError(
-        `Cannot ${what} blocks ${lba} to ${
-          lba + blocks - 1
-        }: namespace ${this.nsid} has ${this.blocks}`,
-      );
-    }
-  }
-
-  #blocksOf(what: string, data: Uint8Array): number {
-    if (data.length === 0 || data.length % this.blockSize !== 0) {
-      throw new RangeError(
-        `Cannot ${what} ${data.length} bytes: not a whole number of ${this.blockSize}-byte blocks`,
-      );
-    }
-    return data.length / this.blockSize;
-  }
-
-  #command(opcode: number, lba: number, blocks: number, cdw12Flags: number): Command {
-    const c = new Command();
-    c.opcode = opcode;
-    c.nsid = this.nsid;
-    c.cdw10 = lba % 0x100000000;
-    c.cdw11 = Math.floor(lba / 0x100000000);
-    c.cdw12 = ((blocks - 1) | cdw12Flags) >>> 0; // NLB is 0's based
-    c.timeoutMs = this.#timeout;
-    c.retry = true;
-    return c;
-  }
-
-  #transfer(
-    opcode: number,
-    lba: number,
-    data: Uint8Array,
-    direction: DataDirection,
-    flags: number,
-  ): Promise<unknown> {
-    const max = this.maxBlocksPerCommand;
-    const total = data.length / this.blockSize;
-    if (total <= max) {
-      const c = this.#command(opcode, lba, total, flags);
-      c.data = data;
-      c.direction = direction;
-      submitIo(this.controller, c);
-      return c.promise;
-    }
-    const parts: Promise<Uint8Array>[] = [];
-    const bs = this.blockSize;
-    for (let done = 0; done < total; done += max) {
-      const n = Math.min(max, total - done);
-      const c = this.#command(opcode, lba + done, n, flags);
-      c.data = data.subarray(done * bs, (done + n) * bs);
-      c.direction = direction;
-      submitIo(this.controller, c);
-      parts.push(c.promise);
-    }
-    return Promise.all(parts);
-  }
-
-  #noData(opcode: number, lba: number, blocks: number, flags: number): Promise<unknown> {
-    const max = NLB_MAX;
-    if (blocks <= max) {
-      const c = this.#command(opcode, lba, blocks, flags);
-      submitIo(this.controller, c);
-      return c.promise;
-    }
-    const parts: Promise<Uint8Array>[] = [];
-    for (let done = 0; done < blocks; done += max) {
-      const c = this.#command(opcode, lba + done, Math.min(max, blocks - done), flags);
-      submitIo(this.controller, c);
-      parts.push(c.promise);
-    }
-    return Promise.all(parts);
-  }
-
-  /**
-   * Reads blocks.
-   *
-   * @param lba The first LBA.
-   * @param what How many blocks (a new buffer is made), or the buffer to read into (its length
-   * a multiple of the block size).
-   * @param options FUA.
-   * @returns The buffer.
-   * @throws {RangeError} When the range is outside the namespace or the buffer is not whole
-   * blocks.
-   * @throws {NvmeStatusError} When the controller fails the read.
-   */
-  read(lba: number | bigint, what: number | Uint8Array, options?: IoOptions): Promise<Uint8Array> {
-    let into: Uint8Array;
-    let start: number;
-    try {
-      start = toLba(lba, "read");
-      if (typeof what === "number") {
-        this.#check("read", start, what);
-        into = new Uint8Array(what * this.blockSize);
-      } else {
-        into = what;
-        this.#check("read", start, this.#blocksOf("read", into));
-      }
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const flags = options?.fua ? RwControl.FUA : 0;
-    if (into.length <= this.maxBlocksPerCommand * this.blockSize) {
-      // One command: its promise resolves with the buffer itself.
-      const c = this.#command(NvmOpcode.READ, start, into.length / this.blockSize, flags);
-      c.data = into;
-      c.direction = "controller-to-host";
-      c.result = into;
-      submitIo(this.controller, c);
-      return c.promise;
-    }
-    const done = () => into;
-    return this.#transfer(NvmOpcode.READ, start, into, "controller-to-host", flags).then(done);
-  }
-
-  /**
-   * Writes blocks.
-   *
-   * @param lba The first LBA.
-   * @param data Whole blocks.
-   * @param options FUA.
-   * @returns Settles when every block is written.
-   * @throws {RangeError} When the range is outside the namespace or the data is not whole blocks.
-   * @throws {NvmeStatusError} When the controller fails the write.
-   */
-  write(lba: number | bigint, data: Uint8Array, options?: IoOptions): Promise<void> {
-    let start: number;
-    try {
-      start = toLba(lba, "write");
-      this.#check("write", start, this.#blocksOf("write", data));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const flags = options?.fua ? RwControl.FUA : 0;
-    return this.#transfer(NvmOpcode.WRITE, start, data, "host-to-controller", flags) as Promise<
-      unknown
-    > as Promise<void>;
-  }
-
-  /**
-   * Compares blocks with `data` (NVM 3.2.1).
-   *
-   * @param lba The first LBA.
-   * @param data Whole blocks.
-   * @returns True when they match; false when the controller reports COMPARE_FAILURE.
-   * @throws {NvmeStatusError} For any other error status.
-   */
-  async compare(lba: number | bigint, data: Uint8Array): Promise<boolean> {
-    const start = toLba(lba, "compare");
-    this.#check("compare", start, this.#blocksOf("compare", data));
-    try {
-      await this.#transfer(NvmOpcode.COMPARE, start, data, "host-to-controller", 0);
-      return true;
-    } catch (e) {
-      if (
-        e instanceof NvmeStatusError && e.sct === StatusCodeType.MEDIA_AND_DATA_INTEGRITY &&
-        e.sc === MediaStatus.COMPARE_FAILURE
-      ) {
-        return false;
-      }
-      throw e;
-    }
-  }
-
-  /**
-   * Flush (NVM 3.2.2): commits volatile write cache contents.
-   *
-   * @returns Settles when flushed.
-   */
-  async flush(): Promise<void> {
-    const c = new Command();
-    c.opcode = NvmOpcode.FLUSH;
-    c.nsid = this.nsid;
-    c.timeoutMs = this.#timeout;
-    c.retry = true;
-    submitIo(this.controller, c);
-    await c.promise;
-  }
-
-  /**
-   * Write Zeroes (NVM 3.2.8).
-   *
-   * @param lba The first LBA.
-   * @param blocks How many blocks.
-   * @param options `deallocate` sets DEAC: the controller may deallocate the blocks.
-   * @returns Settles when done.
-   */
-  async writeZeroes(
-    lba: number | bigint,
-    blocks: number,
-    options: { deallocate?: boolean } = {},
-  ): Promise<void> {
-    const start = toLba(lba, "write zeroes");
-    this.#check("write zeroes to", start, blocks);
-    await this.#noData(
-      NvmOpcode.WRITE_ZEROES,
-      start,
-      blocks,
-      options.deallocate ? RwControl.DEAC : 0,
-    );
-  }
-
-  /**
-   * Verify (NVM 3.2.9): the controller reads and checks the blocks without returning them.
-   *
-   * @param lba The first LBA.
-   * @param blocks How many blocks.
-   * @returns Settles when verified.
-   */
-  async verify(lba: number | bigint, blocks: number): Promise<void> {
-    const start = toLba(lba, "verify");
-    this.#check("verify", start, blocks);
-    await this.#noData(NvmOpcode.VERIFY, start, blocks, 0);
-  }
-
-  /**
-   * Deallocates (trims) ranges with Dataset Management (NVM 3.2.3), 256 ranges per command.
-   *
-   * @param ranges The ranges; or the first LBA, with `blocks`.
-   * @param blocks How many blocks, when `ranges` is an LBA.
-   * @returns Settles when done.
-   */
-  async deallocate(ranges: BlockRange[] | number | bigint, blocks?: number): Promise<void> {
-    const list: BlockRange[] = Array.isArray(ranges)
-      ? ranges
-      : [{ lba: ranges, blocks: blocks ?? 0 }];
-    if (list.length === 0) return;
-    const parts: Promise<Uint8Array>[] = [];
-    for (let first = 0; first < list.length; first += DSM_MAX_RANGES) {
-      const chunk = list.slice(first, first + DSM_MAX_RANGES);
-      const data = new Uint8Array(chunk.length * DSM_RANGE_SIZE);
-      const v = new DataView(data.buffer);
-      chunk.forEach((r, i) => {
-        const lba = toLba(r.lba, "deallocate");
-        if (!Number.isInteger(r.blocks) || r.blocks < 1 || r.blocks > 0xffffffff) {
-          throw new RangeError(
-            `Cannot deallocate ${r.blocks} blocks: the count must be 1 to 2^32 - 1`,
-          );
-        }
-        this.#check("deallocate", lba, r.blocks);
-        const at = i * DSM_RANGE_SIZE;
-        v.setUint32(at + DsmRangeOffset.NLB, r.blocks, true); // 1-based, unlike NLB of I/O
-        v.setBigUint64(at + DsmRangeOffset.SLBA, BigInt(lba), true);
-      });
-      const c = new Command();
-      c.opcode = NvmOpcode.DATASET_MANAGEMENT;
-      c.nsid = this.nsid;
-      c.cdw10 = chunk.length - 1; // NR is 0's based
-      c.cdw11 = DsmAttributes.DEALLOCATE;
-      c.data = data;
-      c.direction = "host-to-controller";
-      c.timeoutMs = this.#timeout;
-      c.retry = true;
-      submitIo(this.controller, c);
-      parts.push(c.promise);
-    }
-    await Promise.all(parts);
-  }
-}
-
-/**
- * Connects to a controller and sets the association up (see the module doc for the steps).
- *
- * @param options Transport, address, subsystem NQN and the association's parameters.
- * @returns The live controller.
- * @throws {TransportError} When the transport cannot connect (refused, TermReq...).
- * @throws {NvmeStatusError} When the controller rejects Connect or another set-up command.
- * @throws {ControllerError} When the controller does not become ready or lacks what is needed.
- * @example Usage
- * ```ts ignore
- * import { connect } from "@nvmf/host";
- * const ctrl = await connect({ transport: "tcp", address: { traddr: "192.0.2.10", trsvcid: "4420" }, subnqn: "nqn.2026-01.test:a" });
- * await ctrl.close();
- * ```
- */
-export async function connect(options: ConnectOptions): Promise<HostController> {
-  const ctrl = new HostController(options);
-  await ctrl.open(options.signal);
-  return ctrl;
 }

@@ -6,12 +6,27 @@
  * with its transport, address, subsystem NQN and controller ID.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { connectEntry, discover } from "@nvmf/host";
- * import "@nvmf/transport-tcp";
- * const entries = await discover({ transport: "tcp", address: { traddr: "192.0.2.10" } });
- * const ctrl = await connectEntry(entries.find((e) => e.subtype === 2)!);
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import { loopback } from "@nvmf/transport-loopback";
+ * import { SubsystemType } from "@nvmf/proto";
+ * import assert from "node:assert/strict";
+ *
+ * const target = new Target();
+ * target.addSubsystem({
+ *   nqn: "nqn.2026-01.dev.nvmf:discovery-doc",
+ *   namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }],
+ *   allowAnyHost: true,
+ * });
+ * await target.listen(loopback, { traddr: "discovery-doc" });
+ *
+ * const entries = await discover({ transport: loopback, address: { traddr: "discovery-doc" } });
+ * const entry = entries.find((e) => e.subtype === SubsystemType.NVME)!;
+ * const ctrl = await connectEntry(entry, { transport: loopback });
+ * assert.equal(ctrl.subnqn, "nqn.2026-01.dev.nvmf:discovery-doc");
  * await ctrl.close();
+ * await target.close();
  * ```
  *
  * @module
@@ -24,9 +39,9 @@ import {
   TransportType,
 } from "@nvmf/proto";
 import { getTransport, type Transport } from "@nvmf/transport";
-import { connect, type ConnectOptions, type HostController } from "./controller.ts";
-
-export type { DiscoveryLogEntry } from "@nvmf/proto";
+import { connect } from "./connect.ts";
+import type { HostController } from "./controller.ts";
+import type { ConnectOptions } from "./options.ts";
 
 /** Options of {@linkcode discover}: {@linkcode ConnectOptions} without the subsystem NQN. */
 export type DiscoverOptions = Omit<ConnectOptions, "subnqn" | "ioQueues" | "queueSize">;
@@ -40,10 +55,24 @@ export type DiscoverOptions = Omit<ConnectOptions, "subnqn" | "ioQueues" | "queu
  * @throws {TransportError} When the discovery controller cannot be reached.
  * @throws {NvmeStatusError} When it rejects Connect or Get Log Page.
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { discover } from "@nvmf/host";
- * const entries = await discover({ transport: "tcp", address: { traddr: "192.0.2.10" } });
- * for (const e of entries) console.log(e.subnqn, e.traddr, e.trsvcid);
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import { loopback } from "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ *
+ * const target = new Target();
+ * const subnqn = "nqn.2026-01.dev.nvmf:discover-doc";
+ * target.addSubsystem({
+ *   nqn: subnqn,
+ *   namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }],
+ *   allowAnyHost: true,
+ * });
+ * await target.listen(loopback, { traddr: "discover-doc" });
+ *
+ * const entries = await discover({ transport: loopback, address: { traddr: "discover-doc" } });
+ * assert.ok(entries.some((e) => e.subnqn === subnqn && e.traddr === "discover-doc"));
+ * await target.close();
  * ```
  */
 export async function discover(options: DiscoverOptions): Promise<DiscoveryLogEntry[]> {
@@ -67,11 +96,29 @@ export async function discover(options: DiscoverOptions): Promise<DiscoveryLogEn
  * @param options Anything else {@linkcode connect} takes.
  * @returns The live controller.
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { connectEntry, discover } from "@nvmf/host";
- * const [entry] = await discover({ transport: "loopback", address: { traddr: "t" } });
- * const ctrl = await connectEntry(entry, { ioQueues: 2 });
+ * import { RamBackend, Target } from "@nvmf/controller";
+ * import { loopback } from "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ *
+ * const target = new Target();
+ * const subnqn = "nqn.2026-01.dev.nvmf:connect-entry-doc";
+ * target.addSubsystem({
+ *   nqn: subnqn,
+ *   namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }],
+ *   allowAnyHost: true,
+ * });
+ * await target.listen(loopback, { traddr: "connect-entry-doc" });
+ *
+ * const entries = await discover({ transport: loopback, address: { traddr: "connect-entry-doc" } });
+ * const ctrl = await connectEntry(entries.find((e) => e.subnqn === subnqn)!, {
+ *   transport: loopback,
+ *   ioQueues: 2,
+ * });
+ * assert.equal(ctrl.ioQueueCount, 2);
  * await ctrl.close();
+ * await target.close();
  * ```
  */
 export function connectEntry(

@@ -2,11 +2,14 @@
  * The host's identity: its NQN and its 128-bit Host Identifier (NVM Express Base 2.0, 4.5 and
  * 5.27.1.25), the HOSTNQN and HOSTID of every Connect.
  *
- * Like nvme-cli, a host that is not told its identity reads `/etc/nvme/hostnqn` and
- * `/etc/nvme/hostid`; failing those it uses its own pair under `$XDG_CONFIG_HOME/nvmf/`
- * (`~/.config/nvmf/`), created on first use, so that a controller sees the same host every
- * time. With `persist: false` nothing is read or written: what is missing is made up for this
- * run.
+ * Two ways to get one, and only the second touches files:
+ * - {@linkcode resolveHostIdentity} completes what it is given in memory: a missing Host
+ *   Identifier comes from a host NQN of the UUID form, a missing host NQN from the Host
+ *   Identifier, and whatever is still missing is made up. `connect()` does this; given neither,
+ *   it uses one identity made up once per process.
+ * - {@linkcode persistentHostIdentity} is what a tool calls to be the same host every time, as
+ *   nvme-cli is: it reads `/etc/nvme/hostnqn` and `/etc/nvme/hostid`, failing those its own pair
+ *   under `$XDG_CONFIG_HOME/nvmf/` (`~/.config/nvmf/`), and creates that pair on first use.
  *
  * @example Usage
  * ```ts
@@ -14,7 +17,6 @@
  * import assert from "node:assert/strict";
  * const id = resolveHostIdentity({
  *   hostnqn: "nqn.2014-08.org.nvmexpress:uuid:00010203-0405-0607-0809-0a0b0c0d0e0f",
- *   persist: false,
  * });
  * assert.deepEqual(id.hostid, Uint8Array.from({ length: 16 }, (_, i) => i));
  * ```
@@ -44,17 +46,16 @@ export interface HostIdentity {
   hostid: Uint8Array;
 }
 
-/** Options of {@linkcode resolveHostIdentity}. */
+/** Options of {@linkcode resolveHostIdentity}: what is known of the identity. */
 export interface HostIdentityOptions {
   /** The host NQN to use. */
   hostnqn?: string;
   /** The Host Identifier to use: 16 bytes, or a UUID string. */
   hostid?: Uint8Array | string;
-  /**
-   * Whether to read the system's and the user's saved identity and save a new one (default
-   * true). False touches no file.
-   */
-  persist?: boolean;
+}
+
+/** Options of {@linkcode persistentHostIdentity}: what is known, and where the files are. */
+export interface PersistentHostIdentityOptions extends HostIdentityOptions {
   /** Where the user's pair lives; `$XDG_CONFIG_HOME/nvmf` (or `~/.config/nvmf`) unless given. */
   configDir?: string;
   /** Where the system's pair lives, as nvme-cli keeps it; `/etc/nvme` unless given. */
@@ -115,37 +116,86 @@ function parseHostId(value: Uint8Array | string, from: string): Uint8Array {
 }
 
 /**
- * Works out the host NQN and Host Identifier: the ones given, else (when persisting) the system's
- * (`/etc/nvme`), else the user's saved pair, else new ones, saved for next time. A missing Host
- * Identifier is taken from a host NQN of the UUID form when there is one, and a missing host NQN
- * is made from the Host Identifier (`nqn.2014-08.org.nvmexpress:uuid:<hostid>`).
+ * Completes a host identity in memory, touching no file: the NQN and Host Identifier given;
+ * a missing Host Identifier taken from a host NQN of the UUID form (else made up), a missing
+ * host NQN made from the Host Identifier (`nqn.2014-08.org.nvmexpress:uuid:<hostid>`). Given
+ * neither, a new identity is made up on each call.
  *
- * @param options What is known, and whether to use files.
+ * @param options What is known.
  * @returns The identity.
- * @throws {RangeError} When a given or saved NQN or Host Identifier is malformed (the message
- * names where it came from).
+ * @throws {RangeError} When the given NQN or Host Identifier is malformed.
  * @example Usage
  * ```ts
  * import { resolveHostIdentity } from "@nvmf/host";
  * import assert from "node:assert/strict";
- * const id = resolveHostIdentity({ persist: false });
+ * const id = resolveHostIdentity();
  * assert.match(id.hostnqn, /^nqn\.2014-08\.org\.nvmexpress:uuid:/);
  * assert.equal(id.hostid.length, 16);
  * ```
  */
 export function resolveHostIdentity(options: HostIdentityOptions = {}): HostIdentity {
-  let hostnqn = options.hostnqn === undefined
+  let { hostnqn, hostid } = given(options);
+  hostid ??= generateHostId();
+  hostnqn ??= hostNqnFromId(hostid);
+  return { hostnqn, hostid };
+}
+
+let processIdentity: HostIdentity | undefined;
+
+/**
+ * The identity of a host that was given none: made up on first use, the same for the rest of
+ * the process, kept in memory only. What `connect()` uses without `hostnqn` and `hostid`.
+ *
+ * @returns A copy of the identity.
+ */
+export function processHostIdentity(): HostIdentity {
+  processIdentity ??= resolveHostIdentity();
+  return { hostnqn: processIdentity.hostnqn, hostid: processIdentity.hostid.slice() };
+}
+
+function given(options: HostIdentityOptions): { hostnqn?: string; hostid?: Uint8Array } {
+  const hostnqn = options.hostnqn === undefined
     ? undefined
     : checkNqn(options.hostnqn, "the options");
   let hostid = options.hostid === undefined
     ? undefined
     : parseHostId(options.hostid, "the options");
   if (hostid === undefined && hostnqn !== undefined) hostid = hostIdFromNqn(hostnqn);
-  if (options.persist === false) {
-    hostid ??= generateHostId();
-    hostnqn ??= hostNqnFromId(hostid);
-    return { hostnqn, hostid };
-  }
+  return { hostnqn, hostid };
+}
+
+/**
+ * The identity a tool keeps across runs, as nvme-cli does: the NQN and Host Identifier given,
+ * else the system's (`/etc/nvme/hostnqn`, `/etc/nvme/hostid`), else the user's saved pair
+ * (`$XDG_CONFIG_HOME/nvmf/`), else new ones, which it saves there for next time (creating the
+ * directory). A read-only home is no error: the new identity then holds for this run. A missing
+ * Host Identifier is taken from a host NQN of the UUID form when there is one, and a missing host
+ * NQN is made from the Host Identifier. The `nvmf` tool calls this; `connect()` never does.
+ *
+ * @param options What is known, and where the files are.
+ * @returns The identity.
+ * @throws {RangeError} When a given or saved NQN or Host Identifier is malformed (the message
+ * names where it came from).
+ * @example Usage
+ * ```ts
+ * import { persistentHostIdentity } from "@nvmf/host";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const root = mkdtempSync(join(tmpdir(), "nvmf-identity-doc-"));
+ * const dirs = { systemDir: join(root, "etc"), configDir: join(root, "config") };
+ * const first = persistentHostIdentity(dirs);
+ * assert.equal(readFileSync(join(dirs.configDir, "hostnqn"), "utf8"), first.hostnqn + "\n");
+ * assert.equal(persistentHostIdentity(dirs).hostnqn, first.hostnqn);
+ * rmSync(root, { recursive: true });
+ * ```
+ */
+export function persistentHostIdentity(
+  options: PersistentHostIdentityOptions = {},
+): HostIdentity {
+  let { hostnqn, hostid } = given(options);
   const dirs = [options.systemDir ?? "/etc/nvme", options.configDir ?? defaultConfigDir()];
   for (const dir of dirs) {
     if (hostnqn !== undefined && hostid !== undefined) break;

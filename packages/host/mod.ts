@@ -1,17 +1,29 @@
 /**
  * `@nvmf/host`: the NVMe over Fabrics host (initiator), over any transport registered with
  * `@nvmf/transport` — NVMe/TCP (`@nvmf/transport-tcp`) or the in-process loopback
- * (`@nvmf/transport-loopback`).
+ * (`@nvmf/transport-loopback`). Laid out as FreeBSD's kernel host (`sys/dev/nvmf/host`):
  *
- * - {@linkcode connect} sets up an association with one controller and returns a
- *   {@linkcode HostController}: admin commands (Identify, Get Log Page, Get/Set Features,
- *   properties, Abort), asynchronous events, keep-alive, reconnects, orderly shutdown.
- * - {@linkcode HostController.namespace} gives a {@linkcode Namespace}: read, write, compare,
- *   flush, write zeroes, deallocate and verify by LBA, split at MDTS and spread over the I/O
- *   queues.
+ * - {@linkcode connect} (connect.ts) sets up an association with one controller, with the
+ *   {@linkcode ConnectOptions} and {@linkcode HOST_DEFAULTS} of options.ts, and returns a
+ *   {@linkcode HostController} (controller.ts): admin commands (Identify, Get Log Page, Get/Set
+ *   Features, properties, Abort), asynchronous events ({@linkcode HostEvent}, events.ts),
+ *   keep-alive, reconnects, orderly shutdown.
+ * - `HostController.namespace()` gives a {@linkcode Namespace} (namespace.ts): read, write,
+ *   compare, flush, write zeroes, deallocate and verify by LBA, split at MDTS and spread over the
+ *   I/O queues.
  * - {@linkcode discover} reads a discovery controller's log page; {@linkcode connectEntry}
- *   connects to one of its entries.
- * - {@linkcode resolveHostIdentity} works out the host NQN and Host Identifier.
+ *   connects to one of its entries (discovery.ts).
+ * - `HostController.handoff()` and {@linkcode adopt} hand an association to a new owner and
+ *   continue it there (adopt.ts; `@nvmf/handoff` carries it across processes).
+ * - {@linkcode resolveHostIdentity} completes a host NQN and Host Identifier in memory;
+ *   {@linkcode persistentHostIdentity} is the identity a tool keeps in files, as nvme-cli
+ *   (identity.ts). `connect()` never touches files.
+ * - Errors of the host: {@linkcode CommandTimeoutError}, {@linkcode ControllerLostError},
+ *   {@linkcode ControllerError} (errors.ts).
+ *
+ * The Fabrics steps (Connect, Property Get/Set, enable, Number of Queues, shutdown) are free
+ * functions over a queue in the private `_fabrics.ts`; the queues themselves (CIDs, SQ flow
+ * control, timeouts) are the private `_queue.ts`.
  *
  * @example Usage
  * ```ts
@@ -32,7 +44,6 @@
  *   transport: "loopback",
  *   address: { traddr: "host-doc" },
  *   subnqn: "nqn.2026-01.example:ram",
- *   persistHostIdentity: false,
  * });
  * const ns = await ctrl.namespace(1);
  * const data = new Uint8Array(4 * ns.blockSize).fill(0x5a);
@@ -45,33 +56,61 @@
  * @module
  */
 
-export * from "./errors.ts";
-export * from "./identity.ts";
+export { adopt, type AdoptOptions, type HostAssociationState } from "./adopt.ts";
+export { connect } from "./connect.ts";
+export type { HostController, HostControllerState } from "./controller.ts";
+export { connectEntry, discover, type DiscoverOptions } from "./discovery.ts";
 export {
-  type AdoptOptions,
-  type AsyncEvent,
-  type BlockRange,
-  type Cap,
-  connect,
-  type ConnectOptions,
-  type DataDirection,
-  type DiscoveryLog,
-  HOST_DEFAULTS,
-  type HostAssociationState,
-  HostController,
-  type HostControllerState,
-  type HostEvent,
-  type HostEventListener,
-  type HostEventType,
-  type IdentifyController,
-  type IdentifyNamespace,
-  type IoOptions,
-  Namespace,
-  type NsIdDescriptor,
-  type QueuePair,
-  type Transport,
-  type TransportAddress,
-  type Vs,
-} from "./controller.ts";
-export * from "./discovery.ts";
-export type * from "@nvmf/transport";
+  commandName,
+  CommandTimeoutError,
+  type CommandTimeoutInfo,
+  ControllerError,
+  type ControllerErrorCode,
+  ControllerLostError,
+} from "./errors.ts";
+export type { AsyncEvent, HostEvent, HostEventListener, HostEventType } from "./events.ts";
+export {
+  defaultConfigDir,
+  type HostIdentity,
+  type HostIdentityOptions,
+  persistentHostIdentity,
+  type PersistentHostIdentityOptions,
+  resolveHostIdentity,
+} from "./identity.ts";
+export { type BlockRange, type IoOptions, Namespace } from "./namespace.ts";
+export { type ConnectOptions, HOST_DEFAULTS } from "./options.ts";
+
+// The types of other packages this package's API uses, and the types those use in turn, so that
+// its documentation is complete (deno doc --lint); their other exports are theirs to import.
+export type {
+  Cap,
+  DiscoveryLog,
+  DiscoveryLogEntry,
+  DiscoveryLogHeader,
+  IdentifyController,
+  IdentifyNamespace,
+  LbaFormat,
+  NsIdDescriptor,
+  PowerStateDescriptor,
+  Vs,
+} from "@nvmf/proto";
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  Listener,
+  QueuePair,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+} from "@nvmf/transport";

@@ -32,7 +32,6 @@ for (const transport of ["loopback", "tcp"]) {
         subnqn: "nqn.2026-01.test:sanitize",
         ioQueues: 2,
         kato: 2000,
-        persistHostIdentity: false,
       });
       const ns = await ctrl.namespace(1);
       const data = new Uint8Array(64 * 1024).fill(0x5a);
