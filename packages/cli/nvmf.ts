@@ -5,13 +5,13 @@
  * compare blocks, and measure performance with fio's workload names.
  *
  * ```sh
- * deno run -A examples/nvmf.ts discover -t tcp -a 192.0.2.10
- * deno run -A examples/nvmf.ts id-ctrl -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk
- * deno run -A examples/nvmf.ts perf -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk \
+ * deno task nvmf discover -t tcp -a 192.0.2.10
+ * deno task nvmf id-ctrl -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk
+ * deno task nvmf perf -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk \
  *   --rw randrw --bs 4k --iodepth 32 --num-queues 2 --runtime 10 --verify
  * ```
  *
- * `deno run -A examples/nvmf.ts help` lists every subcommand and flag. The exit code is 0 on
+ * `deno task nvmf help` (or `nvmf help`, installed from `jsr:@nvmf/cli`) lists every subcommand and flag. The exit code is 0 on
  * success, 1 when the operation failed (the message names the cause: connection refused, a
  * TermReq and its FES, an NVMe status), 2 for a usage error.
  *
@@ -1023,7 +1023,7 @@ const HANDLERS: Record<string, (flags: Flags, io: CliIo, json: boolean) => Promi
  * @returns The exit code: 0 success, 1 failure, 2 usage error.
  * @example Usage
  * ```ts
- * import { main } from "./nvmf.ts";
+ * import { main } from "@nvmf/cli";
  * import assert from "node:assert/strict";
  * let out = "";
  * const code = await main(["help"], { stdout: (t) => out += t, stderr: () => {} });
