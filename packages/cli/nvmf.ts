@@ -281,6 +281,13 @@ function numberFlag(flags: Flags, name: keyof Flags): number | undefined {
  * @param text The size.
  * @param flag The flag, for the message.
  * @returns Bytes.
+ * @example Usage
+ * ```ts
+ * import { parseSize } from "@nvmf/cli";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseSize("4k"), 4096);
+ * assert.equal(parseSize("1MiB"), 1 << 20);
+ * ```
  */
 export function parseSize(text: string, flag = "size"): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
@@ -346,6 +353,13 @@ function toJson(value: unknown): string {
  *
  * @param error What was thrown.
  * @returns One line of text.
+ * @example Usage
+ * ```ts
+ * import { describeError } from "@nvmf/cli";
+ * import assert from "node:assert/strict";
+ * assert.equal(describeError(new RangeError("Cannot use NSID 0")), "Cannot use NSID 0");
+ * assert.equal(describeError(new Error("boom")), "Error: boom");
+ * ```
  */
 export function describeError(error: unknown): string {
   if (error instanceof TransportError) {
