@@ -9,7 +9,7 @@
  */
 
 import type { Measurement, Pattern, Timing, Workload } from "./_workload.ts";
-import { type PerfResult, runPerf, type RwMode } from "../examples/nvmf.ts";
+import { type PerfResult, runPerf, type RwMode } from "@nvmf/cli/perf";
 
 /** A block device as the workload loop drives it (what a host's namespace offers). */
 export interface BlockDevice {
@@ -201,7 +201,7 @@ export function perfFlags(w: Workload, timing: Timing, span: number): string[] {
 
 /**
  * Runs a workload on a block device with `nvmf perf`'s engine ({@linkcode runPerf} of
- * examples/nvmf.ts): `w.qd * w.queues` I/Os in flight (the host spreads them over its queues),
+ * packages/cli/perf.ts): `w.qd * w.queues` I/Os in flight (the host spreads them over its queues),
  * the warm-up as fio's ramp time, then `timing.seconds` counted.
  *
  * @param device The device.

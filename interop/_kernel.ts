@@ -99,7 +99,7 @@ export interface OurTarget {
 export const REPO_DIR: string = new URL("../", import.meta.url).pathname;
 
 /**
- * Starts `examples/target.ts` (our NVMe/TCP target daemon) on a free port of 127.0.0.1.
+ * Starts `packages/cli/target.ts` (our NVMe/TCP target daemon) on a free port of 127.0.0.1.
  *
  * @param args More flags, e.g. `["--nqn", nqn, "--ram", "512M"]`.
  */
@@ -108,7 +108,14 @@ export async function startOurTarget(args: string[]): Promise<OurTarget> {
   // Deno.Command rather than node:child_process: the latter reports a child that exited on
   // its own after SIGTERM as killed by the signal.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO_DIR}examples/target.ts`, "--listen", `127.0.0.1:${port}`, ...args],
+    args: [
+      "run",
+      "-A",
+      `${REPO_DIR}packages/cli/target.ts`,
+      "--listen",
+      `127.0.0.1:${port}`,
+      ...args,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -8,7 +8,7 @@ import { FileBackend, Target } from "@nvmf/controller";
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
 import { DISCOVERY_NQN, Oncs, SubsystemType } from "@nvmf/proto";
-import { main } from "../examples/nvmf.ts";
+import { main } from "@nvmf/cli";
 import { freePort, KERNEL_TARGET_NQN, type KernelTarget, startKernelTarget } from "./_kernel.ts";
 
 let kernel: KernelTarget;

@@ -1,4 +1,4 @@
-// Our target daemon (examples/target.ts) judged by the Linux 6.1 kernel host: nvme-cli discover
+// Our target daemon (packages/cli/target.ts) judged by the Linux 6.1 kernel host: nvme-cli discover
 // and connect, dd, mkfs.ext4 + mount + fsck, fio verify, with and without digests; a host that
 // is not allowed is refused; a host that stops sending keep-alives is disconnected after KATO.
 // Run with `deno task test:interop`; needs ../shared/interop/setup.sh to have run.

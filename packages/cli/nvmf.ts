@@ -5,13 +5,13 @@
  * compare blocks, and measure performance with fio's workload names.
  *
  * ```sh
- * deno run -A examples/nvmf.ts discover -t tcp -a 192.0.2.10
- * deno run -A examples/nvmf.ts id-ctrl -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk
- * deno run -A examples/nvmf.ts perf -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk \
+ * deno task nvmf discover -t tcp -a 192.0.2.10
+ * deno task nvmf id-ctrl -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk
+ * deno task nvmf perf -t tcp -a 192.0.2.10 -n nqn.2026-01.test:disk \
  *   --rw randrw --bs 4k --iodepth 32 --num-queues 2 --runtime 10 --verify
  * ```
  *
- * `deno run -A examples/nvmf.ts help` lists every subcommand and flag. The exit code is 0 on
+ * `deno task nvmf help` (or `nvmf help`, installed from `jsr:@nvmf/cli`) lists every subcommand and flag. The exit code is 0 on
  * success, 1 when the operation failed (the message names the cause: connection refused, a
  * TermReq and its FES, an NVMe status), 2 for a usage error.
  *
@@ -62,6 +62,7 @@ import {
 } from "@nvmf/transport";
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
+import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
 
 /** Where the tool writes: stdout for results, stderr for progress and errors. */
 export interface CliIo {
@@ -281,6 +282,13 @@ function numberFlag(flags: Flags, name: keyof Flags): number | undefined {
  * @param text The size.
  * @param flag The flag, for the message.
  * @returns Bytes.
+ * @example Usage
+ * ```ts
+ * import { parseSize } from "@nvmf/cli";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseSize("4k"), 4096);
+ * assert.equal(parseSize("1MiB"), 1 << 20);
+ * ```
  */
 export function parseSize(text: string, flag = "size"): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
@@ -346,6 +354,13 @@ function toJson(value: unknown): string {
  *
  * @param error What was thrown.
  * @returns One line of text.
+ * @example Usage
+ * ```ts
+ * import { describeError } from "@nvmf/cli";
+ * import assert from "node:assert/strict";
+ * assert.equal(describeError(new RangeError("Cannot use NSID 0")), "Cannot use NSID 0");
+ * assert.equal(describeError(new Error("boom")), "Error: boom");
+ * ```
  */
 export function describeError(error: unknown): string {
   if (error instanceof TransportError) {
@@ -881,399 +896,7 @@ async function cmdCompare(flags: Flags, io: CliIo, json: boolean): Promise<numbe
 // ---------------------------------------------------------------------------------------------
 // perf
 //
-// runPerf is the measuring loop of `nvmf perf`, exported so that the benchmark suite (bench/e2e.ts)
-// measures with exactly this code: a row of `deno task bench` and `nvmf perf -o json` with the
-// same workload report the same figures.
-
-/** Latencies in a log-linear histogram: 1/16 µs buckets below 8 µs, then 64 per power of two. */
-class Histogram {
-  readonly counts = new Float64Array(128 + 26 * 64);
-  count = 0;
-  sum = 0;
-  min = Infinity;
-  max = 0;
-
-  record(us: number): void {
-    this.count++;
-    this.sum += us;
-    if (us < this.min) this.min = us;
-    if (us > this.max) this.max = us;
-    const v = Math.floor(us * 16);
-    let index: number;
-    if (v < 128) {
-      index = v;
-    } else {
-      const e = 31 - Math.clz32(v) - 6; // v >> e is 64..127
-      index = 128 + (e - 1) * 64 + ((v >>> e) - 64);
-      if (index >= this.counts.length) index = this.counts.length - 1;
-    }
-    this.counts[index]++;
-  }
-
-  /** The middle of bucket `index`, in µs. */
-  #value(index: number): number {
-    if (index < 128) return (index + 0.5) / 16;
-    const e = Math.floor((index - 128) / 64) + 1;
-    const m = ((index - 128) % 64) + 64;
-    return ((m << e) + (1 << e) / 2) / 16;
-  }
-
-  percentile(p: number): number {
-    if (this.count === 0) return 0;
-    const want = Math.ceil((p / 100) * this.count);
-    let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i];
-      if (seen >= want) return Math.min(Math.max(this.#value(i), this.min), this.max);
-    }
-    return this.max;
-  }
-}
-
-const RW_MODES = ["read", "write", "randread", "randwrite", "randrw"] as const;
-/** An fio `rw` mode: sequential `read`/`write`, `randread`, `randwrite`, or mixed `randrw`. */
-export type RwMode = typeof RW_MODES[number];
-
-/** A block device as `nvmf perf` drives it: what `@nvmf/host`'s `Namespace` offers. */
-export interface PerfDevice {
-  /** Logical block size in bytes. */
-  readonly blockSize: number;
-  /** Reads `into.length` bytes at `lba` into `into`. */
-  read(lba: number, into: Uint8Array): Promise<unknown>;
-  /** Writes `data` at `lba`. */
-  write(lba: number, data: Uint8Array): Promise<unknown>;
-}
-
-/** A workload of {@linkcode runPerf}, in fio's terms. */
-export interface PerfOptions {
-  /** Access pattern. */
-  rw: RwMode;
-  /** Bytes per I/O: a multiple of the block size. */
-  bs: number;
-  /** I/Os in flight (over all queues). */
-  iodepth: number;
-  /** Bytes of the device used, from block 0. */
-  regionBytes: number;
-  /** Seconds measured (after the ramp); without it the run ends after `limitBytes`. */
-  runtimeSec?: number;
-  /** Bytes to issue before the run ends (default: the region once, when no runtime). */
-  limitBytes?: number;
-  /** Seconds run first and not counted, as fio's `ramp_time` (default 0). */
-  rampTimeSec?: number;
-  /** Percentage of reads in `randrw` (default 50). */
-  rwmixread?: number;
-  /** Write a checkable pattern (the whole region first, for reads) and check every read. */
-  verify?: boolean;
-  /** Called about once a second with the I/Os so far. */
-  progress?: (p: PerfProgress) => void;
-}
-
-/** What {@linkcode PerfOptions.progress} gets. */
-export interface PerfProgress {
-  /** Reads completed so far (ramp included). */
-  readIos: number;
-  /** Writes completed so far. */
-  writeIos: number;
-  /** Bytes moved so far. */
-  bytes: number;
-  /** Seconds since the start. */
-  elapsedSec: number;
-}
-
-/** The figures of one direction (fio's read and write sections). */
-export interface PerfDirection {
-  /** I/Os counted. */
-  ios: number;
-  /** Bytes counted. */
-  bytes: number;
-  /** I/Os per second. */
-  iops: number;
-  /** Bytes per second. */
-  bandwidthBytesPerSec: number;
-  /** Completion latency of the timed I/Os, µs (see {@linkcode PerfResult.latencySampleEvery}). */
-  latencyUs: {
-    min: number;
-    mean: number;
-    p50: number;
-    p90: number;
-    p99: number;
-    p99_9: number;
-    max: number;
-  };
-}
-
-/** What {@linkcode runPerf} measured. */
-export interface PerfResult {
-  /** The workload's pattern. */
-  rw: RwMode;
-  /** Bytes per I/O. */
-  bs: number;
-  /** I/Os in flight. */
-  iodepth: number;
-  /** Bytes of the region used. */
-  regionBytes: number;
-  /** Seconds the figures cover (the runtime, or the whole run when limited by size). */
-  runtimeSec: number;
-  /** Seconds run before counting. */
-  rampTimeSec: number;
-  /**
-   * One I/O in this many is timed (its latency recorded): 1 below iodepth 8, else 8. The
-   * clock (`performance.now()`, an op call in Deno) is read only for those, which keeps the
-   * measurement from slowing what it measures; rates count every I/O.
-   */
-  latencySampleEvery: number;
-  /** Reads. */
-  read: PerfDirection;
-  /** Writes. */
-  write: PerfDirection;
-  /** Process CPU time (user + system, all threads) per counted I/O, µs: 0 when unknown. */
-  cpuUsPerIo: number;
-  /** The verify outcome, when verifying. */
-  verify?: { checked: number; error: string | null };
-}
-
-/** Fills `buf` with the verify pattern of one I/O unit: its index and generation, then noise. */
-function fillPattern(buf: Uint8Array, unit: number, gen: number): void {
-  const words = new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
-  let x = ((unit + 1) * 2654435761 ^ (gen * 40503 + 0x9e3779b9)) >>> 0 || 1;
-  words[0] = unit >>> 0;
-  words[1] = gen >>> 0;
-  for (let i = 2; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const wa = new Uint32Array(a.buffer, a.byteOffset, a.byteLength >>> 2);
-  const wb = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
-  for (let i = 0; i < wa.length; i++) if (wa[i] !== wb[i]) return false;
-  return true;
-}
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/**
- * Runs an fio-like workload on a device: `iodepth` I/Os in flight, each worker issuing its next
- * I/O when the last completes; random offsets from one xorshift stream, sequential ones from
- * one cursor. With a runtime, completions are counted in the window that starts after the ramp
- * and lasts the runtime, and the rates are per second of that window; without, the run issues
- * `limitBytes` and the rates cover the whole run. This is `nvmf perf`'s engine, and the
- * benchmark suite's host+controller cases run it too.
- *
- * @param device The block device (a `Namespace`).
- * @param o The workload.
- * @returns The figures, per direction.
- * @throws {RangeError} When the block size or region does not fit the device.
- * @example Usage
- * ```ts
- * import { runPerf } from "./nvmf.ts";
- * import assert from "node:assert/strict";
- * const disk = new Uint8Array(1 << 20);
- * const device = {
- *   blockSize: 512,
- *   read: (lba: number, into: Uint8Array) => Promise.resolve(into.set(disk.subarray(lba * 512, lba * 512 + into.length))),
- *   write: (lba: number, data: Uint8Array) => Promise.resolve(disk.set(data, lba * 512)),
- * };
- * const r = await runPerf(device, { rw: "randrw", bs: 4096, iodepth: 4, regionBytes: 1 << 20, verify: true });
- * assert.equal(r.read.ios + r.write.ios, 256);
- * assert.equal(r.verify?.error, null);
- * ```
- */
-export async function runPerf(device: PerfDevice, o: PerfOptions): Promise<PerfResult> {
-  const { rw, bs, iodepth } = o;
-  if (!Number.isInteger(bs) || bs <= 0 || bs % device.blockSize !== 0) {
-    throw new RangeError(
-      `Cannot use a block size of ${bs}: it must be a multiple of the ${device.blockSize}-byte block`,
-    );
-  }
-  const units = Math.floor(o.regionBytes / bs);
-  if (units < 1) {
-    throw new RangeError(
-      `Cannot run: the region of ${o.regionBytes} bytes holds no ${bs}-byte I/O`,
-    );
-  }
-  const blocksPerIo = bs / device.blockSize;
-  const runtimeMs = o.runtimeSec === undefined ? Infinity : o.runtimeSec * 1000;
-  const rampMs = (o.rampTimeSec ?? 0) * 1000;
-  const limitBytes = o.limitBytes ?? (o.runtimeSec === undefined ? units * bs : Infinity);
-  const verify = o.verify ?? false;
-  const rwmixread = o.rwmixread ?? 50;
-  const gen = verify ? new Uint32Array(units) : undefined;
-  // Two I/Os on one unit at once would race; only verify needs them apart.
-  const busy = verify ? new Uint8Array(units) : undefined;
-  const reads = rw === "read" || rw === "randread";
-  const random = rw.startsWith("rand");
-  const sampleEvery = iodepth >= 8 ? 8 : 1;
-
-  if (verify && reads && gen !== undefined) {
-    // A read-only workload checks what it wrote first.
-    const buf = new Uint8Array(Math.min(units, 256) * bs);
-    for (let u = 0; u < units; u += 256) {
-      const n = Math.min(256, units - u);
-      for (let i = 0; i < n; i++) fillPattern(buf.subarray(i * bs, (i + 1) * bs), u + i, 1);
-      await device.write(u * blocksPerIo, buf.subarray(0, n * bs));
-      gen.fill(1, u, u + n);
-    }
-  }
-
-  const stats = {
-    read: { ios: 0, bytes: 0, lat: new Histogram() },
-    write: { ios: 0, bytes: 0, lat: new Histogram() },
-  };
-  let issuedBytes = 0;
-  let cursor = 0;
-  let seed = 0x12345678;
-  const rand = () => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 0x100000000;
-  };
-  let checked = 0;
-  let verifyError: string | undefined;
-  let stop = false;
-  const done = { read: 0, write: 0, bytes: 0 };
-  const start = performance.now();
-  const windowStart = start + rampMs;
-  const windowEnd = windowStart + runtimeMs;
-  let now = start;
-  let ticks = 0;
-  let cpuStart = -1;
-  let cpuEnd = -1;
-
-  const nextUnit = (): number => {
-    if (!random) {
-      for (let tries = 0; tries < units; tries++) {
-        const u = cursor;
-        cursor = cursor + 1 === units ? 0 : cursor + 1;
-        if (busy === undefined || busy[u] === 0) return u;
-      }
-      return -1;
-    }
-    let u = Math.floor(rand() * units);
-    if (busy === undefined) return u;
-    for (let tries = 0; tries < units && busy[u] !== 0; tries++) u = u + 1 === units ? 0 : u + 1;
-    return busy[u] === 0 ? u : -1;
-  };
-
-  const worker = async (index: number) => {
-    const buf = new Uint8Array(bs).fill((index & 0xff) | 1);
-    const expected = verify ? new Uint8Array(bs) : undefined;
-    while (!stop) {
-      if (issuedBytes >= limitBytes) {
-        stop = true;
-        break;
-      }
-      const u = nextUnit();
-      if (u < 0) {
-        await new Promise((r) => setTimeout(r, 0));
-        continue;
-      }
-      const isRead = rw === "randrw" ? rand() * 100 < rwmixread : reads;
-      if (busy !== undefined) busy[u] = 1;
-      issuedBytes += bs;
-      const lba = u * blocksPerIo;
-      const timed = ++ticks % sampleEvery === 0;
-      const t0 = timed ? performance.now() : 0;
-      try {
-        if (isRead) {
-          await device.read(lba, buf);
-        } else {
-          if (gen !== undefined) fillPattern(buf, u, gen[u] + 1);
-          await device.write(lba, buf);
-          if (gen !== undefined) gen[u]++;
-        }
-      } finally {
-        if (busy !== undefined) busy[u] = 0;
-      }
-      if (timed) now = performance.now();
-      if (isRead) done.read++;
-      else done.write++;
-      done.bytes += bs;
-      if (now >= windowStart) {
-        if (now >= windowEnd) {
-          if (cpuEnd < 0) cpuEnd = cpuMicros();
-          stop = true;
-          break;
-        }
-        if (cpuStart < 0) cpuStart = cpuMicros();
-        const s = isRead ? stats.read : stats.write;
-        if (timed) s.lat.record((now - t0) * 1000);
-        s.ios++;
-        s.bytes += bs;
-      }
-      if (isRead && gen !== undefined && expected !== undefined && gen[u] > 0) {
-        fillPattern(expected, u, gen[u]);
-        checked++;
-        if (!sameBytes(buf, expected)) {
-          const at = buf.findIndex((b, i) => b !== expected[i]);
-          verifyError = `Cannot verify LBA ${
-            lba + Math.floor(at / device.blockSize)
-          }: byte ${at} of the ${bs}-byte I/O at LBA ${lba} differs`;
-          stop = true;
-        }
-      }
-    }
-  };
-
-  let progress: ReturnType<typeof setInterval> | undefined;
-  if (o.progress !== undefined) {
-    const report = o.progress;
-    progress = setInterval(() => {
-      report({
-        readIos: done.read,
-        writeIos: done.write,
-        bytes: done.bytes,
-        elapsedSec: (performance.now() - start) / 1000,
-      });
-    }, 1000);
-  }
-  try {
-    await Promise.all(Array.from({ length: iodepth }, (_, i) => worker(i)));
-  } finally {
-    if (progress !== undefined) clearInterval(progress);
-  }
-  const finish = performance.now();
-  if (cpuEnd < 0) cpuEnd = cpuMicros();
-  const seconds = runtimeMs === Infinity
-    ? (finish - windowStart) / 1000
-    : Math.min(runtimeMs, finish - windowStart) / 1000;
-  const summary = (s: typeof stats.read): PerfDirection => ({
-    ios: s.ios,
-    bytes: s.bytes,
-    iops: seconds > 0 ? s.ios / seconds : 0,
-    bandwidthBytesPerSec: seconds > 0 ? s.bytes / seconds : 0,
-    latencyUs: {
-      min: s.lat.count ? s.lat.min : 0,
-      mean: s.lat.count ? s.lat.sum / s.lat.count : 0,
-      p50: s.lat.percentile(50),
-      p90: s.lat.percentile(90),
-      p99: s.lat.percentile(99),
-      p99_9: s.lat.percentile(99.9),
-      max: s.lat.max,
-    },
-  });
-  const ios = stats.read.ios + stats.write.ios;
-  return {
-    rw,
-    bs,
-    iodepth,
-    regionBytes: units * bs,
-    runtimeSec: seconds,
-    rampTimeSec: rampMs / 1000,
-    latencySampleEvery: sampleEvery,
-    read: summary(stats.read),
-    write: summary(stats.write),
-    cpuUsPerIo: cpuStart >= 0 && ios > 0 ? (cpuEnd - cpuStart) / ios : 0,
-    ...(verify ? { verify: { checked, error: verifyError ?? null } } : {}),
-  };
-}
+// The measuring loop, runPerf, is perf.ts: the benchmark suite (bench/e2e.ts) measures with it.
 
 async function cmdPerf(flags: Flags, io: CliIo, json: boolean): Promise<number> {
   const rw = (flags.rw ?? "randread") as RwMode;
@@ -1417,7 +1040,7 @@ const HANDLERS: Record<string, (flags: Flags, io: CliIo, json: boolean) => Promi
  * @returns The exit code: 0 success, 1 failure, 2 usage error.
  * @example Usage
  * ```ts
- * import { main } from "./nvmf.ts";
+ * import { main } from "@nvmf/cli";
  * import assert from "node:assert/strict";
  * let out = "";
  * const code = await main(["help"], { stdout: (t) => out += t, stderr: () => {} });

@@ -1,6 +1,7 @@
 /**
  * The NVMe over Fabrics target daemon, like FreeBSD's nvmfd or Linux's nvmet configured with
- * nvmetcli: `deno task target [flags]`.
+ * nvmetcli: `deno task target [flags]` from a checkout, `deno run -A jsr:@nvmf/cli/target [flags]`
+ * without one (or `deno install -g -A -n nvmf-target jsr:@nvmf/cli/target`, then `nvmf-target`).
  *
  * ```
  * --listen ADDR:PORT     listen here (repeatable; default 127.0.0.1:4420)
@@ -21,6 +22,23 @@
  * namespace on 127.0.0.1:4420 with discovery and prints how to connect. SIGINT and SIGTERM shut
  * it down cleanly. A bad flag, size or config prints one line naming the problem and exits
  * with status 2.
+ *
+ * {@linkcode main} runs the daemon in-process (until a promise settles, for tests);
+ * {@linkcode parseDaemonArgs} reads its command line, and `buildConfig` turns that into the
+ * `TargetConfig` that `applyConfig` of `@nvmf/controller` serves.
+ *
+ * @example Usage
+ * ```ts
+ * import { buildConfig, parseDaemonArgs } from "@nvmf/cli/target";
+ * import assert from "node:assert/strict";
+ *
+ * const options = parseDaemonArgs(["--ram", "64M", "--listen", "127.0.0.1:4420"]);
+ * assert.deepEqual(options.namespaces, [{ ram: "64M" }]);
+ * const config = await buildConfig(options);
+ * assert.equal(config.subsystems[0].nqn, "nqn.2026-01.dev.nvmf:target");
+ * assert.equal(config.subsystems[0].namespaces[0].ram, 64n << 20n);
+ * assert.equal(config.ports[0].trsvcid, "4420");
+ * ```
  *
  * @module
  */
@@ -113,7 +131,7 @@ export const USAGE = `Usage: deno task target [flags]
  * @throws {UsageError} Naming the flag that is wrong.
  * @example Usage
  * ```ts
- * import { parseDaemonArgs } from "./target.ts";
+ * import { parseDaemonArgs } from "@nvmf/cli/target";
  * import assert from "node:assert/strict";
  * const o = parseDaemonArgs(["--ram", "1G", "--file", "/tmp/a.img", "--block-size", "4096"]);
  * assert.deepEqual(o.namespaces, [{ ram: "1G" }, { file: "/tmp/a.img" }]);
@@ -210,7 +228,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
  * @returns True for an nvmetcli file.
  * @example Usage
  * ```ts
- * import { isNvmetcliConfig } from "./target.ts";
+ * import { isNvmetcliConfig } from "@nvmf/cli/target";
  * import assert from "node:assert/strict";
  * assert.equal(isNvmetcliConfig({ hosts: [], ports: [], subsystems: [] }), true);
  * assert.equal(isNvmetcliConfig({ subsystems: [{ nqn: "x" }] }), false);
@@ -233,9 +251,10 @@ export function isNvmetcliConfig(json: unknown): boolean {
  * @returns The configuration.
  * @throws {ConfigError} When the config file is wrong (the message names the field).
  * @throws {UsageError} When the config file cannot be read or is not JSON.
+ * @ignore Exported for tests and embedders; its type is `TargetConfig` of `@nvmf/controller`.
  * @example Usage
  * ```ts
- * import { buildConfig, parseDaemonArgs } from "./target.ts";
+ * import { buildConfig, parseDaemonArgs } from "@nvmf/cli/target";
  * import assert from "node:assert/strict";
  * const config = await buildConfig(parseDaemonArgs([]));
  * assert.equal(config.subsystems[0].namespaces[0].ram, 1n << 30n);
@@ -300,9 +319,10 @@ function humanSize(bytes: bigint): string {
  * @param target The running target.
  * @param ports Its ports.
  * @returns The lines.
+ * @ignore Exported for embedders; its types are `Target` and `Port` of `@nvmf/controller`.
  * @example Usage
  * ```ts
- * import { describeTarget } from "./target.ts";
+ * import { describeTarget } from "@nvmf/cli/target";
  * import { RamBackend, Target } from "@nvmf/controller";
  * import "@nvmf/transport-loopback";
  * import assert from "node:assert/strict";
@@ -375,7 +395,7 @@ const consoleIo: DaemonIo = {
  * @returns The exit status: 0, 1 when the target could not start, 2 for bad flags or config.
  * @example Usage
  * ```ts
- * import { main } from "./target.ts";
+ * import { main } from "@nvmf/cli/target";
  * import assert from "node:assert/strict";
  * const err: string[] = [];
  * assert.equal(await main(["--block-size", "1000"], { out: () => {}, err: (l) => err.push(l) }), 2);

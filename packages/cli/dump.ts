@@ -4,12 +4,32 @@
  * HLEN/PDO/PLEN, the key fields of each type and a verdict on each digest.
  *
  * ```sh
- * deno run -A examples/pdu_dump.ts FILE [--digests auto|none|header|data|both] [--json]
+ * deno task dump FILE [--digests auto|none|header|data|both] [--json]
+ * deno run -A jsr:@nvmf/cli/dump FILE [--digests auto|none|header|data|both] [--json]
  * ```
  *
  * `--digests auto` (the default) trusts each PDU's HDGSTF/DDGSTF; the other values say what was
  * negotiated, and a PDU whose flags disagree is malformed. Exits 1 on a bad argument, an
- * unreadable file, a malformed PDU or a wrong digest.
+ * unreadable file, a malformed PDU or a wrong digest. {@linkcode dumpPdus} is the same dump on
+ * bytes in memory, {@linkcode formatDumpEntry} the line it prints for each PDU.
+ *
+ * @example Usage
+ * ```ts
+ * import { dumpPdus, formatDumpEntry } from "@nvmf/cli/dump";
+ * import { encodePdu, PduType } from "@nvmf/proto";
+ * import assert from "node:assert/strict";
+ *
+ * const icreq = encodePdu(
+ *   { type: PduType.IC_REQ, pfv: 0, hpda: 0, hdgst: false, ddgst: false, maxr2t: 0 },
+ *   { hdgst: false, ddgst: false, pda: 0 },
+ * );
+ * const { entries, bad, error } = dumpPdus(icreq);
+ * assert.equal(entries[0].type, "ICReq");
+ * assert.equal(entries[0].plen, 128);
+ * assert.equal(bad, 0);
+ * assert.equal(error, undefined);
+ * assert.match(formatDumpEntry(entries[0]), /hlen=128 pdo=0 plen=128/);
+ * ```
  *
  * @module
  */
@@ -43,27 +63,53 @@ import {
   sqeNsid,
 } from "@nvmf/proto";
 
-const USAGE =
-  "Usage: deno run -A examples/pdu_dump.ts FILE [--digests auto|none|header|data|both] [--json]";
+const USAGE = "Usage: deno task dump FILE [--digests auto|none|header|data|both] [--json]";
 
-const DIGEST_MODES = ["auto", "none", "header", "data", "both"] as const;
-type DigestMode = typeof DIGEST_MODES[number];
+/**
+ * What the stream's digests are: `auto` trusts each PDU's HDGSTF/DDGSTF; the others say what
+ * was negotiated (`header`, `data`, `both` or `none`), and a PDU whose flags disagree is malformed.
+ */
+export type DigestMode = "auto" | "none" | "header" | "data" | "both";
+/** Every {@linkcode DigestMode}, as `--digests` accepts them. */
+export const DIGEST_MODES: readonly DigestMode[] = ["auto", "none", "header", "data", "both"];
 
 /** One dumped PDU, as printed with --json. */
-interface Entry {
+export interface DumpEntry {
+  /** Offset of the PDU in the stream. */
   offset: number;
+  /** PDU type name, e.g. `CapsuleCmd`. */
   type: string;
+  /** Names of the flags set, e.g. `HDGSTF`. */
   flags: string[];
+  /** HLEN: header length. */
   hlen: number;
+  /** PDO: data offset, 0 without data. */
   pdo: number;
+  /** PLEN: the whole PDU length. */
   plen: number;
+  /** The key fields of the type (CID, opcode and name, status, FES, ...). */
   fields: Record<string, string | number | boolean>;
+  /** The header digest verdict, `ok` or what differs, when HDGSTF is set. */
   hdgst?: string;
+  /** The data digest verdict, when DDGSTF is set. */
   ddgst?: string;
 }
 
 /** A message for the user, printed without a stack trace. */
 class UsageError extends Error {}
+
+/** Where {@linkcode main} writes. */
+export interface DumpIo {
+  /** Normal output, a line at a time. */
+  out(line: string): void;
+  /** Errors, a line at a time. */
+  err(line: string): void;
+}
+
+const consoleIo: DumpIo = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
 
 function hex(n: number, width = 2): string {
   return "0x" + n.toString(16).padStart(width, "0");
@@ -75,7 +121,7 @@ function flagNames(flags: number): string[] {
   return out;
 }
 
-function parse(argv: string[]): { file: string; mode: DigestMode; json: boolean } {
+function parse(argv: string[]): { file: string; mode: DigestMode; json: boolean } | undefined {
   let parsed;
   try {
     parsed = parseArgs({
@@ -92,10 +138,7 @@ function parse(argv: string[]): { file: string; mode: DigestMode; json: boolean 
     throw new UsageError(`Cannot parse arguments: ${(e as Error).message}\n${USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  if (values.help) return undefined;
   if (positionals.length !== 1) {
     throw new UsageError(`Give exactly one stream file: got ${positionals.length}\n${USAGE}`);
   }
@@ -182,18 +225,37 @@ function verdict(bytes: Uint8Array, from: number, to: number, at: number): strin
     : `BAD (received ${hex(received, 8)}, computed ${hex(computed, 8)})`;
 }
 
-interface Dump {
-  entries: Entry[];
+/** What {@linkcode dumpPdus} found. */
+export interface PduDump {
+  /** The PDUs, in stream order, up to the first that cannot be decoded. */
+  entries: DumpEntry[];
+  /** How many digests were wrong. */
   bad: number;
   /** Why dumping stopped early: a malformed PDU or a truncated stream. */
   error?: string;
 }
 
-function dump(stream: Uint8Array, mode: DigestMode): Dump {
+/**
+ * Decodes every PDU of one direction of an NVMe/TCP connection. Digests are not enforced: each
+ * gets a verdict of its own. Dumping stops at the first malformed or truncated PDU.
+ *
+ * @param stream The bytes, from the first PDU (an ICReq or ICResp) on.
+ * @param mode What the digests are; `auto` (the default) trusts each PDU's flags.
+ * @returns The PDUs, the count of wrong digests and why dumping stopped early, if it did.
+ * @example Usage
+ * ```ts
+ * import { dumpPdus } from "@nvmf/cli/dump";
+ * import assert from "node:assert/strict";
+ * const { entries, error } = dumpPdus(Uint8Array.of(0, 0, 128, 0));
+ * assert.equal(entries.length, 0);
+ * assert.match(error ?? "", /only 4 bytes left/);
+ * ```
+ */
+export function dumpPdus(stream: Uint8Array, mode: DigestMode = "auto"): PduDump {
   const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
   const hdgst = mode === "auto" ? undefined : mode === "header" || mode === "both";
   const ddgst = mode === "auto" ? undefined : mode === "data" || mode === "both";
-  const entries: Entry[] = [];
+  const entries: DumpEntry[] = [];
   const state: { qid?: number } = {};
   let bad = 0;
   let at = 0;
@@ -231,7 +293,7 @@ function dump(stream: Uint8Array, mode: DigestMode): Dump {
     const flags = bytes[1];
     const hlen = bytes[2];
     const pdo = bytes[3];
-    const entry: Entry = {
+    const entry: DumpEntry = {
       offset: at,
       type: pduTypeName(pdu.type),
       flags: flagNames(flags),
@@ -254,7 +316,21 @@ function dump(stream: Uint8Array, mode: DigestMode): Dump {
   return { entries, bad };
 }
 
-function line(e: Entry): string {
+/**
+ * Formats one dumped PDU as the tool prints it: offset, type, flags, HLEN/PDO/PLEN, the fields,
+ * the digest verdicts.
+ *
+ * @param e The PDU, from {@linkcode dumpPdus}.
+ * @returns One line.
+ * @example Usage
+ * ```ts
+ * import { formatDumpEntry } from "@nvmf/cli/dump";
+ * import assert from "node:assert/strict";
+ * const e = { offset: 0, type: "ICReq", flags: [], hlen: 128, pdo: 0, plen: 128, fields: { pfv: 0 } };
+ * assert.equal(formatDumpEntry(e), "       0  ICReq       flags=- hlen=128 pdo=0 plen=128  pfv=0");
+ * ```
+ */
+export function formatDumpEntry(e: DumpEntry): string {
   const fields = Object.entries(e.fields)
     .filter(([k]) => k !== "text")
     .map(([k, v]) => `${k}=${v}`)
@@ -269,46 +345,70 @@ function line(e: Entry): string {
     (digests === "" ? "" : `  [${digests}]`) + text;
 }
 
-function main(argv: string[]): number {
-  const { file, mode, json } = parse(argv);
+/**
+ * Runs the tool: dumps the file named in `argv` to `io`.
+ *
+ * @param argv The arguments after the script name: `FILE [--digests MODE] [--json]`.
+ * @param io Where to print; the console unless given.
+ * @returns The exit status: 0, or 1 for a bad argument, an unreadable file, a malformed PDU or a
+ * wrong digest.
+ * @example Usage
+ * ```ts
+ * import { main } from "@nvmf/cli/dump";
+ * import assert from "node:assert/strict";
+ * const out: string[] = [];
+ * assert.equal(main(["--help"], { out: (l) => out.push(l), err: (l) => out.push(l) }), 0);
+ * assert.match(out[0], /^Usage: deno task dump FILE/);
+ * ```
+ */
+export function main(argv: string[], io: DumpIo = consoleIo): number {
+  let args;
+  try {
+    args = parse(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+  if (args === undefined) {
+    io.out(USAGE);
+    return 0;
+  }
+  const { file, mode, json } = args;
   let stream: Uint8Array;
   try {
     const b = readFileSync(file);
     stream = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
-    throw new UsageError(`Cannot read ${file}: ${(e as Error).message}`);
+    io.err(`Cannot read ${file}: ${(e as Error).message}`);
+    return 1;
   }
-  const { entries, bad, error } = dump(stream, mode);
+  const { entries, bad, error } = dumpPdus(stream, mode);
   if (json) {
-    console.log(`[\n${entries.map((e) => "  " + JSON.stringify(e)).join(",\n")}\n]`);
+    io.out(`[\n${entries.map((e) => "  " + JSON.stringify(e)).join(",\n")}\n]`);
   } else {
-    for (const e of entries) console.log(line(e));
+    for (const e of entries) io.out(formatDumpEntry(e));
     const counts = new Map<string, number>();
     for (const e of entries) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
     const summary = [...counts].map(([t, n]) => `${t} ${n}`).join(", ");
     const n = entries.length;
-    console.log(
+    io.out(
       `${n} PDU${n === 1 ? "" : "s"} in ${stream.length} bytes${summary ? ": " + summary : ""}`,
     );
   }
   if (error !== undefined) {
-    console.error(error);
+    io.err(error);
     return 1;
   }
   if (bad !== 0) {
-    console.error(`Found ${bad} wrong digest${bad === 1 ? "" : "s"} in ${file}`);
+    io.err(`Found ${bad} wrong digest${bad === 1 ? "" : "s"} in ${file}`);
     return 1;
   }
   return 0;
 }
 
-try {
+if (import.meta.main) {
   process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof UsageError) {
-    console.error(e.message);
-    process.exitCode = 1;
-  } else {
-    throw e;
-  }
 }
