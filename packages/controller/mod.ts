@@ -33,6 +33,6 @@
 
 export * from "./backend.ts";
 export * from "./subsystem.ts";
-export { identifyNamespace, namespaceDescriptors } from "./controller.ts";
+export { identifyNamespace, namespaceDescriptors } from "./identify.ts";
 export * from "./target.ts";
 export * from "./config.ts";
