@@ -25,7 +25,8 @@
 import { z } from "zod";
 import type { AssociationParams } from "@nvmf/transport";
 import { FileBackend, type NamespaceBackend, RamBackend } from "./backend.ts";
-import type { Port, Target, TargetOptions } from "./target.ts";
+import type { Port } from "./port.ts";
+import type { Target, TargetOptions } from "./target.ts";
 import type { NamespaceOptions } from "./subsystem.ts";
 
 /**
