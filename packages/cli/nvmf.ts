@@ -19,6 +19,7 @@
  */
 
 import { readFileSync, writeFileSync } from "node:fs";
+import { parseSize as parseBytes } from "@nvmf/controller";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import {
@@ -276,8 +277,8 @@ function numberFlag(flags: Flags, name: keyof Flags): number | undefined {
 }
 
 /**
- * Parses a size as fio does: a number with an optional k, m, g or t suffix (powers of 1024),
- * an optional "i" and "b" (`4k`, `4KiB`, `1m`, `512`).
+ * Parses a size for a flag: `@nvmf/controller`'s `parseSize` (a whole number with an optional
+ * K, M, G, T or P, binary: `4k`, `4KiB`, `1m`, `512`), as a number of bytes.
  *
  * @param text The size.
  * @param flag The flag, for the message.
@@ -291,18 +292,16 @@ function numberFlag(flags: Flags, name: keyof Flags): number | undefined {
  * ```
  */
 export function parseSize(text: string, flag = "size"): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
-  if (match === null) {
-    throw new UsageError(`Cannot use --${flag} ${text}: expected a size like 4096, 4k or 1m`);
+  let bytes: bigint;
+  try {
+    bytes = parseBytes(text, `--${flag}`);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
-    match[2].toLowerCase() as "" | "k" | "m" | "g" | "t"
-  ];
-  const value = Math.round(Number(match[1]) * unit);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new UsageError(`Cannot use --${flag} ${text}: it must be a positive size`);
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(`Cannot use --${flag} ${text}: it must be a positive size below 2^53`);
   }
-  return value;
+  return Number(bytes);
 }
 
 function formatBytes(n: number): string {

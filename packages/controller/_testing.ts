@@ -41,7 +41,8 @@ import {
 import { LoopbackTransport } from "@nvmf/transport-loopback";
 import { RamBackend } from "./backend.ts";
 import type { Subsystem } from "./subsystem.ts";
-import { type ListenOptions, type Port, Target, type TargetOptions } from "./target.ts";
+import type { ListenOptions, Port } from "./port.ts";
+import { Target, type TargetOptions } from "./target.ts";
 
 /** A host identifier for tests. */
 export const HOSTID: Uint8Array = Uint8Array.from({ length: 16 }, (_, i) => i + 1);

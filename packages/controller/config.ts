@@ -23,13 +23,16 @@
  */
 
 import { z } from "zod";
-import type { AssociationParams } from "@nvmf/transport";
+import type { AssociationParams, TcpAssociationParams } from "@nvmf/transport";
 import { FileBackend, type NamespaceBackend, RamBackend } from "./backend.ts";
-import type { Port, Target, TargetOptions } from "./target.ts";
-import type { NamespaceOptions } from "./subsystem.ts";
+import type { ListenOptions, Port } from "./port.ts";
+import type { Target, TargetOptions } from "./target.ts";
+import type { NamespaceOptions, SubsystemOptions } from "./subsystem.ts";
 
 /**
- * A configuration field that failed validation.
+ * A configuration field that failed validation, or that could not be used (a file that does
+ * not open, a port that cannot listen). It is a `TypeError`: the configuration, already parsed
+ * from JSON, is of the wrong shape; JSON that does not parse stays `JSON.parse`'s `SyntaxError`.
  *
  * @example Usage
  * ```ts
@@ -37,9 +40,10 @@ import type { NamespaceOptions } from "./subsystem.ts";
  * import assert from "node:assert/strict";
  * const e = new ConfigError("ports[0].address", "required");
  * assert.equal(e.message, "Cannot use config field ports[0].address: required");
+ * assert.ok(e instanceof TypeError);
  * ```
  */
-export class ConfigError extends Error {
+export class ConfigError extends TypeError {
   /** Path of the field, e.g. `subsystems[0].namespaces[1].ram` (empty for the whole file). */
   readonly path: string;
 
@@ -58,60 +62,40 @@ export class ConfigError extends Error {
   }
 }
 
-/** One namespace of a {@linkcode SubsystemConfig}: RAM (`ram`) or a file (`file`). */
-export interface NamespaceConfig {
-  /** NSID; default the lowest free one. */
-  nsid?: number;
+/**
+ * One namespace of a {@linkcode SubsystemConfig}: RAM (`ram`) or a file (`file`), with the
+ * NSID, identifiers and read-only flag of {@linkcode NamespaceOptions}.
+ */
+export interface NamespaceConfig extends Omit<NamespaceOptions, "backend"> {
   /** RAM namespace size in bytes. */
   ram?: bigint;
   /** Path of a regular file or block device. */
   file?: string;
   /** Logical block size (default 512 for RAM; see `FileBackend.open` for files). */
   blockSize?: number;
-  /** Refuse writes. */
-  readOnly?: boolean;
-  /** NGUID as hex. */
-  nguid?: string;
-  /** EUI-64 as hex. */
-  eui64?: string;
-  /** UUID. */
-  uuid?: string;
 }
 
-/** One subsystem of a {@linkcode TargetConfig}. */
-export interface SubsystemConfig {
-  /** Subsystem NQN. */
-  nqn: string;
-  /** Serial number. */
-  serial?: string;
-  /** Model number. */
-  model?: string;
-  /** Firmware revision. */
-  firmware?: string;
-  /** NVMe version, `"1.3"`, `"1.4"` or `"2.0"`. */
-  version?: string;
-  /** Let any host connect. */
-  allowAnyHost?: boolean;
-  /** Host NQNs allowed. */
-  allowedHosts?: string[];
+/**
+ * One subsystem of a {@linkcode TargetConfig}: the fields of {@linkcode SubsystemOptions},
+ * with namespaces described rather than opened.
+ */
+export interface SubsystemConfig extends Omit<SubsystemOptions, "namespaces"> {
   /** Namespaces. */
   namespaces: NamespaceConfig[];
 }
 
-/** One port of a {@linkcode TargetConfig}. */
-export interface PortConfig {
+/**
+ * One port of a {@linkcode TargetConfig}: where to listen, and the port ID, subsystems and
+ * association parameters of {@linkcode ListenOptions}.
+ */
+export interface PortConfig
+  extends Pick<ListenOptions, "portid" | "subsystems" | "associationParams"> {
   /** Transport name (`"tcp"`, `"loopback"`). */
   transport: string;
   /** Transport address (IP address for TCP). */
   traddr: string;
   /** Service ID (TCP port). */
   trsvcid?: string;
-  /** Port ID; default the lowest free one. */
-  portid?: number;
-  /** Subsystems served; default all. */
-  subsystems?: string[];
-  /** Association parameters. */
-  associationParams?: Partial<AssociationParams>;
 }
 
 /** A validated configuration, ready for {@linkcode applyConfig}. */
@@ -134,22 +118,24 @@ const SIZE_UNITS: Readonly<Record<string, bigint>> = {
 };
 
 /**
- * Parses a size: a byte count, or a number with a binary unit K, M, G, T or P (KiB, MiB...
- * and KB, MB... mean the same).
+ * Parses a size: a byte count, or a whole number with a binary unit K, M, G, T or P (KiB,
+ * MiB... and KB, MB... mean the same). The one size parser of the package, for configuration
+ * files and command lines.
  *
  * @param value `"512M"`, `"1G"`, `"4096"` or a number of bytes.
+ * @param field What the size is, for the message (a config field, a flag); default `size`.
  * @returns Bytes.
- * @throws {RangeError} When it is not a size or is zero.
+ * @throws {RangeError} Naming `field`, when it is not a size or is zero.
  * @example Usage
  * ```ts
  * import { parseSize } from "@nvmf/controller";
  * import assert from "node:assert/strict";
  * assert.equal(parseSize("512M"), 536870912n);
  * assert.equal(parseSize("1TiB"), 1n << 40n);
- * assert.throws(() => parseSize("1X"), RangeError);
+ * assert.throws(() => parseSize("1X", "--ram"), /Cannot use --ram "1X"/);
  * ```
  */
-export function parseSize(value: string | number | bigint): bigint {
+export function parseSize(value: string | number | bigint, field = "size"): bigint {
   let bytes: bigint | undefined;
   if (typeof value === "bigint") bytes = value;
   else if (typeof value === "number") {
@@ -158,12 +144,14 @@ export function parseSize(value: string | number | bigint): bigint {
     const m = /^\s*(\d+)\s*([kmgtp]?)(?:i?b)?\s*$/i.exec(value);
     if (m !== null) bytes = BigInt(m[1]) * SIZE_UNITS[m[2].toUpperCase()];
   }
-  if (bytes === undefined || bytes <= 0n) {
+  const shown = JSON.stringify(String(value));
+  if (bytes === undefined || bytes < 0n) {
     throw new RangeError(
-      `Cannot use size ${
-        JSON.stringify(String(value))
-      }: expected bytes or a number with K, M, G, T or P`,
+      `Cannot use ${field} ${shown}: expected a size like 4096, 512M or 1G (K, M, G, T or P)`,
     );
+  }
+  if (bytes === 0n) {
+    throw new RangeError(`Cannot use ${field} ${shown}: it must be a positive size`);
   }
   return bytes;
 }
@@ -209,6 +197,12 @@ export function parseListenAddress(value: string): { traddr: string; trsvcid: st
 // ---------------------------------------------------------------------------------------------
 // zod plumbing
 
+/**
+ * Validators keyed by exactly the fields of `T` (with `satisfies`): a field is declared once,
+ * in the TypeScript type, and the schema fails to compile until it covers it.
+ */
+type FieldSchemas<T> = { [K in keyof Required<T>]: z.ZodType };
+
 function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const key of path) {
@@ -253,33 +247,39 @@ const blockSize = z.number().int().refine((n) => n >= 512 && (n & (n - 1)) === 0
   message: "must be a power of two from 512 (512 or 4096)",
 });
 
-const tcpParams = z.object({
-  pda: z.number().int().min(0).max(31).optional(),
-  headerDigests: z.boolean().optional(),
-  dataDigests: z.boolean().optional(),
-  maxr2t: z.number().int().min(1).optional(),
-  maxh2cdata: z.number().int().min(4096).optional(),
-}).strict();
+const tcpParams = z.object(
+  {
+    pda: z.number().int().min(0).max(31).optional(),
+    headerDigests: z.boolean().optional(),
+    dataDigests: z.boolean().optional(),
+    maxr2t: z.number().int().min(1).optional(),
+    maxh2cdata: z.number().int().min(4096).optional(),
+  } satisfies FieldSchemas<TcpAssociationParams>,
+).strict();
 
-const associationParams = z.object({
-  sqFlowControl: z.boolean().optional(),
-  dynamicControllerModel: z.boolean().optional(),
-  maxAdminQsize: z.number().int().min(2).max(65536).optional(),
-  maxIoQsize: z.number().int().min(2).max(65536).optional(),
-  ioInCapsuleData: z.number().int().min(0).multipleOf(16).optional(),
-  tcp: tcpParams.optional(),
-}).strict();
+const associationParams = z.object(
+  {
+    sqFlowControl: z.boolean().optional(),
+    dynamicControllerModel: z.boolean().optional(),
+    maxAdminQsize: z.number().int().min(2).max(65536).optional(),
+    maxIoQsize: z.number().int().min(2).max(65536).optional(),
+    ioInCapsuleData: z.number().int().min(0).multipleOf(16).optional(),
+    tcp: tcpParams.optional(),
+  } satisfies FieldSchemas<AssociationParams>,
+).strict();
 
-const namespaceSchema = z.object({
-  nsid: z.number().int().min(1).max(0xfffffffe).optional(),
-  ram: size.optional(),
-  file: z.string().min(1).optional(),
-  blockSize: blockSize.optional(),
-  readOnly: z.boolean().optional(),
-  nguid: z.string().optional(),
-  eui64: z.string().optional(),
-  uuid: z.string().optional(),
-}).strict().superRefine((ns, ctx) => {
+const namespaceSchema = z.object(
+  {
+    nsid: z.number().int().min(1).max(0xfffffffe).optional(),
+    ram: size.optional(),
+    file: z.string().min(1).optional(),
+    blockSize: blockSize.optional(),
+    readOnly: z.boolean().optional(),
+    nguid: z.string().optional(),
+    eui64: z.string().optional(),
+    uuid: z.string().optional(),
+  } satisfies FieldSchemas<NamespaceConfig>,
+).strict().superRefine((ns, ctx) => {
   if ((ns.ram === undefined) === (ns.file === undefined)) {
     ctx.addIssue({
       code: "custom",
@@ -291,16 +291,18 @@ const namespaceSchema = z.object({
 
 const nqn = z.string().min(1).max(223);
 
-const subsystemSchema = z.object({
-  nqn,
-  serial: z.string().max(20).optional(),
-  model: z.string().max(40).optional(),
-  firmware: z.string().max(8).optional(),
-  version: z.enum(["1.2", "1.3", "1.4", "2.0"]).optional(),
-  allowAnyHost: z.boolean().optional(),
-  allowedHosts: z.array(nqn).optional(),
-  namespaces: z.array(namespaceSchema).default([]),
-}).strict();
+const subsystemSchema = z.object(
+  {
+    nqn,
+    serial: z.string().max(20).optional(),
+    model: z.string().max(40).optional(),
+    firmware: z.string().max(8).optional(),
+    version: z.enum(["1.2", "1.3", "1.4", "2.0"]).optional(),
+    allowAnyHost: z.boolean().optional(),
+    allowedHosts: z.array(nqn).optional(),
+    namespaces: z.array(namespaceSchema).default([]),
+  } satisfies FieldSchemas<SubsystemConfig>,
+).strict();
 
 const portSchema = z.object({
   transport: z.string().min(1).default("tcp"),
@@ -335,18 +337,20 @@ const portSchema = z.object({
   return port;
 });
 
-const targetSchema = z.object({
-  serialPrefix: z.string().max(20).optional(),
-  model: z.string().max(40).optional(),
-  firmware: z.string().max(8).optional(),
-  maxQueues: z.number().int().min(1).max(65535).optional(),
-  maxNamespaces: z.number().int().min(1).optional(),
-  maxTransferSize: size.optional(),
-  discoveryKato: z.number().int().min(0).optional(),
-  minKato: z.number().int().min(0).optional(),
-  connectTimeout: z.number().int().min(1).optional(),
-  associationParams: associationParams.optional(),
-}).strict();
+const targetSchema = z.object(
+  {
+    serialPrefix: z.string().max(20).optional(),
+    model: z.string().max(40).optional(),
+    firmware: z.string().max(8).optional(),
+    maxQueues: z.number().int().min(1).max(65535).optional(),
+    maxNamespaces: z.number().int().min(1).optional(),
+    maxTransferSize: size.optional(),
+    discoveryKato: z.number().int().min(0).optional(),
+    minKato: z.number().int().min(0).optional(),
+    connectTimeout: z.number().int().min(1).optional(),
+    associationParams: associationParams.optional(),
+  } satisfies FieldSchemas<TargetOptions>,
+).strict();
 
 const configSchema = z.object({
   target: targetSchema.default({}),
@@ -644,16 +648,7 @@ export async function applyConfig(target: Target, config: TargetConfig): Promise
         });
       }
       try {
-        target.addSubsystem({
-          nqn: s.nqn,
-          serial: s.serial,
-          model: s.model,
-          firmware: s.firmware,
-          version: s.version,
-          allowAnyHost: s.allowAnyHost,
-          allowedHosts: s.allowedHosts,
-          namespaces,
-        });
+        target.addSubsystem({ ...s, namespaces });
       } catch (e) {
         throw new ConfigError(`subsystems[${i}]`, message(e));
       }

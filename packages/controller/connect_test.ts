@@ -2,25 +2,40 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AdminOpcode,
+  CNTLID_DYNAMIC,
   CNTLID_STATIC_ANY,
   CONNECT_DATA_CNTLID,
   CONNECT_DATA_HOSTID,
   CONNECT_DATA_HOSTNQN,
+  CONNECT_DATA_SIZE,
   CONNECT_DATA_SUBNQN,
   CONNECT_QID,
   CONNECT_SQSIZE,
   ConnectAttributes,
+  type ConnectData,
+  decodeConnect,
   decodeConnectInvalidParameter,
   decodeStatus,
   DISCOVERY_NQN,
+  encodeConnect,
+  encodeConnectData,
   FabricsStatus,
   FeatureId,
   GenericStatus,
   NvmOpcode,
   Property,
   StatusCodeType,
+  statusOf,
 } from "@nvmf/proto";
-import { Association } from "@nvmf/transport";
+import { Association, type AssociationParams, DEFAULT_ASSOCIATION_PARAMS } from "@nvmf/transport";
+import {
+  type AdmissionState,
+  admitConnect,
+  checkConnectCommand,
+  type ConnectableController,
+} from "./_connect.ts";
+import type { IoQueueCheck } from "./controller.ts";
+import { Subsystem } from "./subsystem.ts";
 import {
   CC_ENABLE,
   connectController,
@@ -35,6 +50,11 @@ function statusOfCqe(cqe: { status: number }): { sct: number; sc: number; dnr: b
   const s = decodeStatus(cqe.status);
   return { sct: s.sct, sc: s.sc, dnr: s.dnr };
 }
+
+const G = StatusCodeType.GENERIC;
+const C = StatusCodeType.COMMAND_SPECIFIC;
+const INVALID_OPCODE = GenericStatus.INVALID_COMMAND_OPCODE;
+const INVALID_PARAMETERS_STATUS = statusOf(C, FabricsStatus.CONNECT_INVALID_PARAMETERS, true);
 
 const invalidParameters = {
   sct: StatusCodeType.COMMAND_SPECIFIC,
@@ -371,4 +391,382 @@ test("the controller is destroyed when its admin queue closes, and I/O queues go
   assert.deepEqual(destroyed, ["admin queue closed"]);
   assert.equal(t.target.controllers.length, 0);
   await t.target.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Connect admission as pure functions: checkConnectCommand() and admitConnect(), table-driven.
+
+const PARAMS: AssociationParams = { ...DEFAULT_ASSOCIATION_PARAMS, sqFlowControl: false };
+const OTHER_HOSTNQN = "nqn.2026-01.dev.nvmf:other-host";
+
+interface FakeController extends ConnectableController {
+  name: string;
+}
+
+function fakeController(check: IoQueueCheck = "ok", hostnqn = HOSTNQN): FakeController {
+  return {
+    name: `ctrl-${check}`,
+    hostnqn,
+    hostid: HOSTID,
+    destroyed: false,
+    checkIoQueue: () => check,
+  };
+}
+
+function admissionState(
+  over: Partial<AdmissionState<FakeController>> = {},
+  controllers: Record<string, Map<number, FakeController>> = {},
+): AdmissionState<FakeController> {
+  const sub = new Subsystem(
+    { nqn: SUBNQN, allowedHosts: [HOSTNQN] },
+    { serial: "s", model: "m", firmware: "f", maxNamespaces: 8 },
+  );
+  return {
+    params: PARAMS,
+    portid: 1,
+    exposes: () => true,
+    subsystem: (nqn) => nqn === SUBNQN ? sub : undefined,
+    controllers: (nqn) => controllers[nqn],
+    discoveryKato: 120_000,
+    minKato: 0,
+    ...over,
+  };
+}
+
+function connectData(over: Partial<ConnectData> = {}): Uint8Array {
+  return encodeConnectData({
+    hostid: HOSTID,
+    cntlid: CNTLID_DYNAMIC,
+    subnqn: SUBNQN,
+    hostnqn: HOSTNQN,
+    ...over,
+  });
+}
+
+test("checkConnectCommand() refuses what is not an acceptable Connect, before reading data", () => {
+  const connect = (over: { qid?: number; sqsize?: number; recfmt?: number } = {}) =>
+    encodeConnect({ cid: 7, qid: 0, sqsize: 31, kato: 0, ...over });
+  const notConnect = new Uint8Array(64);
+  notConnect[0] = NvmOpcode.READ;
+  const cases: {
+    name: string;
+    sqe: Uint8Array;
+    length?: number;
+    status?: number;
+    ipo?: { data: boolean; offset: number };
+    qid?: number;
+  }[] = [
+    { name: "admin Connect", sqe: connect() },
+    { name: "I/O Connect", sqe: connect({ qid: 3, sqsize: 127 }) },
+    { name: "not a Connect", sqe: notConnect, status: statusOf(G, INVALID_OPCODE, true) },
+    {
+      name: "record format 1",
+      sqe: connect({ recfmt: 1 }),
+      status: statusOf(C, FabricsStatus.CONNECT_INCOMPATIBLE_FORMAT, true),
+      qid: 0,
+    },
+    {
+      name: "SQSIZE 0",
+      sqe: connect({ sqsize: 0 }),
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: false, offset: CONNECT_SQSIZE },
+      qid: 0,
+    },
+    {
+      name: "admin queue over maxAdminQsize",
+      sqe: connect({ sqsize: 32 }),
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: false, offset: CONNECT_SQSIZE },
+      qid: 0,
+    },
+    {
+      name: "I/O queue over maxIoQsize",
+      sqe: connect({ qid: 1, sqsize: 128 }),
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: false, offset: CONNECT_SQSIZE },
+      qid: 1,
+    },
+    {
+      name: "data not 1024 bytes",
+      sqe: connect(),
+      length: 512,
+      status: statusOf(G, GenericStatus.DATA_SGL_LENGTH_INVALID, true),
+      qid: 0,
+    },
+  ];
+  for (const c of cases) {
+    const result = checkConnectCommand(c.sqe, c.length ?? CONNECT_DATA_SIZE, PARAMS);
+    if (c.status === undefined) {
+      assert.equal(result.kind, "command", c.name);
+      if (result.kind === "command") {
+        assert.equal(result.qsize, decodeConnect(c.sqe).sqsize + 1, c.name);
+      }
+      continue;
+    }
+    assert.equal(result.kind, "reject", c.name);
+    if (result.kind !== "reject") continue;
+    assert.equal(result.status, c.status, c.name);
+    assert.deepEqual(result.ipo, c.ipo, c.name);
+    assert.equal(result.qid, c.qid, c.name);
+  }
+});
+
+test("admitConnect() decides admin Connects: CNTLID, KATO, host access, SQ flow control", () => {
+  const command = (over: { qid?: number; kato?: number; cattr?: number } = {}) => {
+    const checked = checkConnectCommand(
+      encodeConnect({ cid: 1, qid: 0, sqsize: 31, kato: 0, ...over }),
+      CONNECT_DATA_SIZE,
+      PARAMS,
+    );
+    assert.equal(checked.kind, "command");
+    return checked as Exclude<typeof checked, { kind: "reject" }>;
+  };
+  const busy = new Map([[1, fakeController()], [2, fakeController()]]);
+  const cases: {
+    name: string;
+    cmd?: { qid?: number; kato?: number; cattr?: number };
+    data?: Partial<ConnectData>;
+    state?: Partial<AdmissionState<FakeController>>;
+    controllers?: Record<string, Map<number, FakeController>>;
+    expect: Record<string, unknown>;
+  }[] = [
+    {
+      name: "dynamic model: the lowest free CNTLID",
+      controllers: { [SUBNQN]: busy },
+      expect: { kind: "admin", cntlid: 3, subnqn: SUBNQN, kato: 0, qsize: 32 },
+    },
+    {
+      name: "dynamic model: a CNTLID other than FFFFh",
+      data: { cntlid: 5 },
+      expect: {
+        kind: "reject",
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_CNTLID },
+      },
+    },
+    {
+      name: "static model: the CNTLID asked for",
+      data: { cntlid: 9 },
+      state: { params: { ...PARAMS, dynamicControllerModel: false } },
+      expect: { kind: "admin", cntlid: 9 },
+    },
+    {
+      name: "static model: FFFEh takes any",
+      data: { cntlid: CNTLID_STATIC_ANY },
+      state: { params: { ...PARAMS, dynamicControllerModel: false } },
+      controllers: { [SUBNQN]: busy },
+      expect: { kind: "admin", cntlid: 3 },
+    },
+    {
+      name: "static model: a busy CNTLID",
+      data: { cntlid: 2 },
+      state: { params: { ...PARAMS, dynamicControllerModel: false } },
+      controllers: { [SUBNQN]: busy },
+      expect: {
+        kind: "reject",
+        status: statusOf(C, FabricsStatus.CONNECT_CONTROLLER_BUSY, true),
+        ipo: undefined,
+      },
+    },
+    {
+      name: "static model: CNTLID out of range",
+      data: { cntlid: 0 },
+      state: { params: { ...PARAMS, dynamicControllerModel: false } },
+      expect: {
+        kind: "reject",
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_CNTLID },
+      },
+    },
+    {
+      name: "zero host identifier",
+      data: { hostid: new Uint8Array(16) },
+      expect: {
+        kind: "reject",
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_HOSTID },
+      },
+    },
+    {
+      name: "empty HOSTNQN",
+      data: { hostnqn: "" },
+      expect: {
+        kind: "reject",
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_HOSTNQN },
+      },
+    },
+    {
+      name: "unknown subsystem",
+      data: { subnqn: "nqn.2026-01.dev.nvmf:nope" },
+      expect: {
+        kind: "reject",
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_SUBNQN },
+        subnqn: "nqn.2026-01.dev.nvmf:nope",
+        hostnqn: HOSTNQN,
+        qid: 0,
+      },
+    },
+    {
+      name: "subsystem the port does not serve",
+      state: { exposes: () => false },
+      expect: {
+        kind: "reject",
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_SUBNQN },
+      },
+    },
+    {
+      name: "host not allowed",
+      data: { hostnqn: OTHER_HOSTNQN },
+      expect: {
+        kind: "reject",
+        status: statusOf(C, FabricsStatus.CONNECT_INVALID_HOST, true),
+        ipo: { data: true, offset: CONNECT_DATA_HOSTNQN },
+      },
+    },
+    {
+      name: "discovery: KATO 0 becomes the discovery KATO",
+      data: { subnqn: DISCOVERY_NQN, hostnqn: OTHER_HOSTNQN },
+      expect: { kind: "admin", subnqn: DISCOVERY_NQN, subsystem: undefined, kato: 120_000 },
+    },
+    {
+      name: "a KATO under minKato is raised",
+      cmd: { kato: 1000 },
+      state: { minKato: 5000 },
+      expect: { kind: "admin", kato: 5000 },
+    },
+    {
+      name: "CATTR disables SQ flow control where the port allows",
+      cmd: { cattr: ConnectAttributes.DISABLE_SQ_FLOW_CONTROL },
+      expect: { kind: "admin", sqFlowControl: false },
+    },
+    {
+      name: "the port requires SQ flow control",
+      cmd: { cattr: ConnectAttributes.DISABLE_SQ_FLOW_CONTROL },
+      state: { params: { ...PARAMS, sqFlowControl: true } },
+      expect: { kind: "admin", sqFlowControl: true },
+    },
+  ];
+  for (const c of cases) {
+    const result = admitConnect(
+      command(c.cmd),
+      connectData(c.data),
+      admissionState(c.state, c.controllers),
+    ) as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(c.expect)) {
+      assert.deepEqual(result[key], value, `${c.name}: ${key}`);
+    }
+  }
+});
+
+test("admitConnect() decides I/O queue Connects: a live controller of the same host, a free QID", () => {
+  const command = (qid: number) => {
+    const checked = checkConnectCommand(
+      encodeConnect({ cid: 1, qid, sqsize: 127, kato: 0 }),
+      CONNECT_DATA_SIZE,
+      PARAMS,
+    );
+    assert.equal(checked.kind, "command");
+    return checked as Exclude<typeof checked, { kind: "reject" }>;
+  };
+  const ok = fakeController("ok");
+  const controllers = {
+    [SUBNQN]: new Map<number, FakeController>([
+      [1, ok],
+      [2, fakeController("not-ready")],
+      [3, fakeController("exists")],
+      [4, fakeController("invalid-qid")],
+      [5, { ...fakeController(), destroyed: true }],
+      [6, fakeController("ok", OTHER_HOSTNQN)],
+      [7, { ...fakeController(), hostid: new Uint8Array(16).fill(9) }],
+    ]),
+  };
+  const sequence = statusOf(G, GenericStatus.COMMAND_SEQUENCE_ERROR, true);
+  const cases: {
+    cntlid: number;
+    subnqn?: string;
+    status?: number;
+    ipo?: { data: boolean; offset: number };
+  }[] = [
+    { cntlid: 1 },
+    { cntlid: 2, status: sequence },
+    { cntlid: 3, status: sequence },
+    {
+      cntlid: 4,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: false, offset: CONNECT_QID },
+    },
+    {
+      cntlid: 5,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: true, offset: CONNECT_DATA_CNTLID },
+    },
+    {
+      cntlid: 6,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: true, offset: CONNECT_DATA_HOSTNQN },
+    },
+    {
+      cntlid: 7,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: true, offset: CONNECT_DATA_HOSTID },
+    },
+    {
+      cntlid: 8,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: true, offset: CONNECT_DATA_CNTLID },
+    },
+    {
+      cntlid: CNTLID_DYNAMIC,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: true, offset: CONNECT_DATA_CNTLID },
+    },
+    {
+      cntlid: 1,
+      subnqn: DISCOVERY_NQN,
+      status: INVALID_PARAMETERS_STATUS,
+      ipo: { data: false, offset: CONNECT_QID },
+    },
+  ];
+  for (const c of cases) {
+    const name = `CNTLID ${c.cntlid} of ${c.subnqn ?? SUBNQN}`;
+    const result = admitConnect(
+      command(2),
+      connectData({ cntlid: c.cntlid, subnqn: c.subnqn ?? SUBNQN }),
+      admissionState({}, controllers),
+    );
+    if (c.status === undefined) {
+      assert.equal(result.kind, "io", name);
+      if (result.kind === "io") {
+        assert.equal(result.controller, ok, name);
+        assert.equal(result.qid, 2, name);
+        assert.equal(result.qsize, 128, name);
+      }
+      continue;
+    }
+    assert.equal(result.kind, "reject", name);
+    if (result.kind !== "reject") continue;
+    assert.equal(result.status, c.status, name);
+    assert.deepEqual(result.ipo, c.ipo, name);
+  }
+});
+
+test("admitConnect() refuses Connect data that does not decode, naming the field", () => {
+  const checked = checkConnectCommand(
+    encodeConnect({ cid: 1, qid: 0, sqsize: 31, kato: 0 }),
+    CONNECT_DATA_SIZE,
+    PARAMS,
+  );
+  assert.equal(checked.kind, "command");
+  if (checked.kind !== "command") return;
+  const bytes = connectData();
+  bytes.fill(0xff, CONNECT_DATA_SUBNQN, CONNECT_DATA_SUBNQN + 4); // not UTF-8
+  const result = admitConnect(checked, bytes, admissionState());
+  assert.equal(result.kind, "reject");
+  if (result.kind !== "reject") return;
+  assert.equal(result.status, INVALID_PARAMETERS_STATUS);
+  assert.equal(result.ipo?.data, true);
+  assert.equal(result.ipo?.offset, CONNECT_DATA_SUBNQN);
 });

@@ -31,8 +31,66 @@
  * @module
  */
 
-export * from "./backend.ts";
-export * from "./subsystem.ts";
-export { identifyNamespace, namespaceDescriptors } from "./controller.ts";
-export * from "./target.ts";
-export * from "./config.ts";
+export {
+  FileBackend,
+  type FileBackendOptions,
+  type NamespaceBackend,
+  RamBackend,
+  type RamBackendOptions,
+  type WriteOptions,
+} from "./backend.ts";
+export {
+  checkNqn,
+  Namespace,
+  type NamespaceOptions,
+  type NamespaceStats,
+  parseIdentifier,
+  Subsystem,
+  type SubsystemDefaults,
+  type SubsystemListener,
+  type SubsystemOptions,
+} from "./subsystem.ts";
+export { identifyNamespace, namespaceDescriptors } from "./identify.ts";
+export {
+  type ConnectRejectedEvent,
+  type ControllerEvent,
+  Target,
+  type TargetErrorEvent,
+  type TargetEvents,
+  type TargetOptions,
+} from "./target.ts";
+export { type ListenOptions, Port } from "./port.ts";
+export {
+  applyConfig,
+  ConfigError,
+  type NamespaceConfig,
+  parseListenAddress,
+  parseNvmetcliConfig,
+  parseSize,
+  parseTargetConfig,
+  type PortConfig,
+  type SubsystemConfig,
+  type TargetConfig,
+} from "./config.ts";
+// The types of @nvmf/transport this package's API takes and returns, and the types those
+// refer to, so that the documentation is complete.
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  Listener,
+  QueuePair,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+} from "@nvmf/transport";

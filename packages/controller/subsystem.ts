@@ -12,6 +12,7 @@
  */
 
 import { DISCOVERY_NQN, NQN_MAX_LENGTH, NSID_BROADCAST, NvmeVersion, UUID_SIZE } from "@nvmf/proto";
+import { fromHex } from "./_bytes.ts";
 import type { NamespaceBackend } from "./backend.ts";
 
 /** How a namespace is added. */
@@ -144,14 +145,13 @@ export function parseIdentifier(
   if (value === undefined) return undefined;
   let bytes: Uint8Array;
   if (typeof value === "string") {
-    const hex = value.replace(/[-:]/g, "");
-    if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length !== size * 2) {
+    const parsed = fromHex(value.replace(/[-:]/g, ""));
+    if (parsed === undefined || parsed.length !== size) {
       throw new RangeError(
         `Cannot use ${field} ${JSON.stringify(value)}: expected ${size * 2} hex digits`,
       );
     }
-    bytes = new Uint8Array(size);
-    for (let i = 0; i < size; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+    bytes = parsed;
   } else {
     if (value.length !== size) {
       throw new RangeError(`Cannot use ${field}: expected ${size} bytes, received ${value.length}`);

@@ -14,43 +14,14 @@
  */
 
 import {
-  AddressFamily,
-  CNTLID_DYNAMIC,
-  CNTLID_MAX,
-  CNTLID_STATIC_ANY,
-  CONNECT_DATA_CNTLID,
-  CONNECT_DATA_HOSTID,
-  CONNECT_DATA_HOSTNQN,
   CONNECT_DATA_SIZE,
-  CONNECT_DATA_SUBNQN,
-  CONNECT_QID,
-  CONNECT_RECORD_FORMAT,
-  CONNECT_SQSIZE,
-  ConnectAttributes,
   connectInvalidParameterDw0,
   connectResponseDw0,
   CQE_SIZE,
-  decodeConnect,
-  decodeConnectData,
   DISCOVERY_NQN,
-  type DiscoveryLogEntry,
   encodeCqe,
-  encodeDiscoveryLog,
-  FABRICS_OPCODE,
-  FabricsStatus,
-  FabricsType,
-  fabricsType,
   GenericStatus,
-  NQN_MAX_LENGTH,
-  ProtocolFieldError,
-  SQE_CID,
-  SQE_OPCODE,
   SQE_SIZE,
-  StatusCodeType,
-  statusOf,
-  SubsystemType,
-  TransportRequirements,
-  TransportType,
 } from "@nvmf/proto";
 import {
   Association,
@@ -63,11 +34,18 @@ import {
   type Transport,
   type TransportAddress,
 } from "@nvmf/transport";
+import { cidOf, randomHex } from "./_bytes.ts";
+import {
+  type AdmissionState,
+  admitConnect,
+  checkConnectCommand,
+  type ConnectRejection,
+} from "./_connect.ts";
+import { discoveryLog } from "./_discovery_log.ts";
+import { genericStatus, SUCCESS } from "./_status.ts";
 import { Controller, type ControllerHooks } from "./controller.ts";
+import { type ListenOptions, NoListener, Port } from "./port.ts";
 import { Subsystem, type SubsystemListener, type SubsystemOptions } from "./subsystem.ts";
-
-// The types of @nvmf/transport this module's API uses, so that its documentation is complete.
-export type * from "@nvmf/transport";
 
 /** Options of a {@linkcode Target}; every field has a default. */
 export interface TargetOptions {
@@ -91,27 +69,6 @@ export interface TargetOptions {
   connectTimeout?: number;
   /** Association parameters of every port (a port's own override them). */
   associationParams?: Partial<AssociationParams>;
-}
-
-/** Options of {@linkcode Target.listen}. */
-export interface ListenOptions {
-  /** NQNs of the subsystems served on this port; default all, present and future. */
-  subsystems?: readonly string[];
-  /**
-   * Association parameters: queue size limits, in-capsule data, controller model, whether
-   * SQ flow control may be disabled (`sqFlowControl: false`, the default here, allows it),
-   * and the NVMe/TCP values.
-   */
-  associationParams?: Partial<AssociationParams>;
-  /** Port ID (PORTID in the discovery log); default the lowest free one from 1. */
-  portid?: number;
-  /**
-   * False opens no listener: the port's queue pairs come from an acceptor elsewhere, through
-   * {@linkcode Target.adoptQueuePair} (a handoff, as FreeBSD's ctld hands queue pairs to the
-   * kernel target's ports), and `address` is where hosts reach that acceptor (what the
-   * discovery log says). Default true.
-   */
-  accept?: boolean;
 }
 
 /** A controller in the target's events. */
@@ -162,20 +119,6 @@ export interface TargetEvents {
   "error": TargetErrorEvent;
 }
 
-const SUCCESS = 0;
-const G = StatusCodeType.GENERIC;
-const C = StatusCodeType.COMMAND_SPECIFIC;
-const INVALID_OPCODE = statusOf(G, GenericStatus.INVALID_COMMAND_OPCODE, true);
-const SEQUENCE_ERROR = statusOf(G, GenericStatus.COMMAND_SEQUENCE_ERROR, true);
-const SGL_LENGTH_INVALID = statusOf(G, GenericStatus.DATA_SGL_LENGTH_INVALID, true);
-const INCOMPATIBLE_FORMAT = statusOf(C, FabricsStatus.CONNECT_INCOMPATIBLE_FORMAT, true);
-const CONTROLLER_BUSY = statusOf(C, FabricsStatus.CONNECT_CONTROLLER_BUSY, true);
-const INVALID_PARAMETERS = statusOf(C, FabricsStatus.CONNECT_INVALID_PARAMETERS, true);
-const INVALID_HOST = statusOf(C, FabricsStatus.CONNECT_INVALID_HOST, true);
-
-/** Lowest controller ID handed out, as Linux's NVME_CNTLID_MIN. */
-const CNTLID_MIN = 1;
-
 const DEFAULTS = {
   serialPrefix: "",
   model: "nvmf",
@@ -188,7 +131,7 @@ const DEFAULTS = {
   connectTimeout: 10_000,
 } as const;
 
-/** The Connect fields a rejection needs (a subset of what was decoded so far). */
+/** The Connect fields a rejection names (those decoded so far). */
 interface ConnectAttempt {
   qid: number | undefined;
   subnqn: string | undefined;
@@ -206,124 +149,11 @@ interface PortState {
   accepting: Promise<void>;
 }
 
-/** The listener of a port that accepts nothing itself (`accept: false`). */
-class NoListener implements Listener {
-  readonly address: TransportAddress;
-  #closed = false;
-  #waiters: ((error: Error) => void)[] = [];
-
-  constructor(address: TransportAddress) {
-    this.address = { ...address };
-  }
-
-  accept(): Promise<QueuePair> {
-    if (this.#closed) {
-      return Promise.reject(new QueuePairClosedError("Cannot accept: the port is closed"));
-    }
-    return new Promise((_, reject) => this.#waiters.push(reject));
-  }
-
-  close(): Promise<void> {
-    this.#closed = true;
-    const error = new QueuePairClosedError("Cannot accept: the port is closed");
-    for (const reject of this.#waiters.splice(0)) reject(error);
-    return Promise.resolve();
-  }
-}
-
-function randomHex(length: number): string {
-  const bytes = new Uint8Array(Math.ceil(length / 2));
-  crypto.getRandomValues(bytes);
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, length);
-}
-
 function positiveInteger(value: number, field: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`Cannot use ${field} ${value}: it must be an integer ${min} to ${max}`);
   }
   return value;
-}
-
-/**
- * A port: one transport listener serving some or all subsystems and the discovery service.
- * Made by {@linkcode Target.listen}.
- *
- * @example Usage
- * ```ts
- * import { Target } from "@nvmf/controller";
- * import "@nvmf/transport-loopback";
- * import assert from "node:assert/strict";
- * const target = new Target();
- * const port = await target.listen("loopback", { traddr: "port-doc" }, { subsystems: ["nqn.2026-01.dev.nvmf:a"] });
- * assert.equal(port.exposes("nqn.2026-01.dev.nvmf:a"), true);
- * assert.equal(port.exposes("nqn.2026-01.dev.nvmf:b"), false);
- * await port.close();
- * await target.close();
- * ```
- */
-export class Port {
-  /** Port ID (PORTID in the discovery log), from 1. */
-  readonly portid: number;
-  /** The transport. */
-  readonly transport: Transport;
-  /** The association accepted queue pairs belong to. */
-  readonly association: Association;
-  readonly #listener: Listener;
-  readonly #subsystems: readonly string[] | undefined;
-  readonly #close: () => Promise<void>;
-
-  /**
-   * Made by {@linkcode Target.listen}.
-   *
-   * @param portid The port ID.
-   * @param association The controller-side association.
-   * @param listener The transport listener.
-   * @param subsystems The NQNs served, undefined for all.
-   * @param close Closes the port in its target.
-   */
-  constructor(
-    portid: number,
-    association: Association,
-    listener: Listener,
-    subsystems: readonly string[] | undefined,
-    close: () => Promise<void>,
-  ) {
-    this.portid = portid;
-    this.transport = association.transport;
-    this.association = association;
-    this.#listener = listener;
-    this.#subsystems = subsystems;
-    this.#close = close;
-  }
-
-  /** The address actually bound (with the port the system chose for port 0). */
-  get address(): TransportAddress {
-    return this.#listener.address;
-  }
-
-  /** NQNs of the subsystems served here; undefined means all. */
-  get subsystems(): readonly string[] | undefined {
-    return this.#subsystems;
-  }
-
-  /**
-   * Whether a subsystem is served on this port.
-   *
-   * @param nqn The subsystem NQN.
-   * @returns True when served.
-   */
-  exposes(nqn: string): boolean {
-    return this.#subsystems === undefined || this.#subsystems.includes(nqn);
-  }
-
-  /**
-   * Stops listening and tears down the controllers whose admin queue came through this port.
-   *
-   * @returns Settles when all is released.
-   */
-  close(): Promise<void> {
-    return this.#close();
-  }
 }
 
 /**
@@ -734,15 +564,14 @@ export class Target {
     state: PortState,
     qp: QueuePair,
     sqe: Uint8Array,
-    status: number,
-    attempt: ConnectAttempt,
-    reason: string,
-    ipo?: { data: boolean; offset: number },
+    rejection: ConnectRejection,
   ): Promise<void> {
+    const qid = rejection.qid;
     // The queue pair needs a size for its SQ head accounting, even for this one response.
-    qp.setConnected({ qid: attempt.qid ?? 0, qsize: 2, sqFlowControl: true });
+    qp.setConnected({ qid: qid ?? 0, qsize: 2, sqFlowControl: true });
+    const { status, reason, ipo } = rejection;
     const cqe = encodeCqe({
-      cid: sqe[SQE_CID] | (sqe[SQE_CID + 1] << 8),
+      cid: cidOf(sqe),
       status,
       dw0: ipo === undefined ? 0 : connectInvalidParameterDw0(ipo.data, ipo.offset),
     });
@@ -751,6 +580,11 @@ export class Target {
     } catch {
       // The host is gone already.
     }
+    const attempt: ConnectAttempt = {
+      qid,
+      subnqn: rejection.subnqn,
+      hostnqn: rejection.hostnqn,
+    };
     this.#emit("connect-rejected", { portid: state.port.portid, ...attempt, status, reason });
     await qp.close().catch(() => {});
   }
@@ -805,7 +639,8 @@ export class Target {
 
   /**
    * Handles a Connect: `given` is its data when it was read before (an adopted queue pair),
-   * else it is read from `qp`.
+   * else it is read from `qp`. The checks are {@linkcode checkConnectCommand} and
+   * {@linkcode admitConnect}; this does the I/O around them.
    */
   async #connect(
     state: PortState,
@@ -814,39 +649,19 @@ export class Target {
     given?: Uint8Array,
   ): Promise<void> {
     const sqe = cmd.sqe;
-    const attempt: ConnectAttempt = { qid: undefined, subnqn: undefined, hostnqn: undefined };
-    const reject = (
-      status: number,
-      reason: string,
-      ipo?: { data: boolean; offset: number },
-    ) => this.#reject(state, qp, sqe, status, attempt, reason, ipo);
     // An adopted Connect's capsule was checked where it was received.
     const valid = given === undefined ? qp.validateCommandCapsule(cmd) : GenericStatus.SUCCESS;
     if (valid !== GenericStatus.SUCCESS) {
-      return reject(statusOf(G, valid, true), "the Connect capsule's SGL is invalid");
+      return this.#reject(state, qp, sqe, {
+        kind: "reject",
+        status: genericStatus(valid),
+        reason: "the Connect capsule's SGL is invalid",
+      });
     }
-    // Linux's nvmet_parse_connect_cmd: anything but a Connect is an invalid opcode here.
-    if (sqe[SQE_OPCODE] !== FABRICS_OPCODE || fabricsType(sqe) !== FabricsType.CONNECT) {
-      return reject(INVALID_OPCODE, "the first command on a queue must be a Connect");
-    }
-    const c = decodeConnect(sqe);
-    attempt.qid = c.qid;
     const params = state.association.params;
-    if (c.recfmt !== CONNECT_RECORD_FORMAT) {
-      return reject(INCOMPATIBLE_FORMAT, `record format ${c.recfmt} is not supported`);
-    }
-    const qsize = c.sqsize + 1;
-    const maxQsize = c.qid === 0 ? params.maxAdminQsize : params.maxIoQsize;
-    if (c.sqsize === 0 || qsize > maxQsize) {
-      return reject(
-        INVALID_PARAMETERS,
-        `queue size ${qsize} is not 2 to ${maxQsize}`,
-        { data: false, offset: CONNECT_SQSIZE },
-      );
-    }
-    if ((given?.length ?? qp.capsuleDataLength(cmd)) !== CONNECT_DATA_SIZE) {
-      return reject(SGL_LENGTH_INVALID, "the Connect data is not 1024 bytes");
-    }
+    const command = checkConnectCommand(sqe, given?.length ?? qp.capsuleDataLength(cmd), params);
+    if (command.kind === "reject") return this.#reject(state, qp, sqe, command);
+    const qid = command.connect.qid;
     const bytes = given ?? new Uint8Array(CONNECT_DATA_SIZE);
     try {
       if (given === undefined) await qp.receiveControllerData(cmd, 0, bytes);
@@ -858,102 +673,15 @@ export class Target {
       await qp.close().catch(() => {});
       return;
     }
-    let data;
-    try {
-      data = decodeConnectData(bytes);
-    } catch (e) {
-      if (!(e instanceof ProtocolFieldError)) throw e;
-      return reject(INVALID_PARAMETERS, e.message, { data: true, offset: e.offset });
-    }
-    attempt.subnqn = data.subnqn;
-    attempt.hostnqn = data.hostnqn;
-    if (data.hostid.every((b) => b === 0)) {
-      return reject(INVALID_PARAMETERS, "the host identifier is zero", {
-        data: true,
-        offset: CONNECT_DATA_HOSTID,
-      });
-    }
-    for (
-      const [name, value, offset] of [
-        ["SUBNQN", data.subnqn, CONNECT_DATA_SUBNQN],
-        ["HOSTNQN", data.hostnqn, CONNECT_DATA_HOSTNQN],
-      ] as const
-    ) {
-      if (value.length === 0 || new TextEncoder().encode(value).length > NQN_MAX_LENGTH) {
-        return reject(INVALID_PARAMETERS, `${name} is empty or too long`, { data: true, offset });
-      }
-    }
-    const discovery = data.subnqn === DISCOVERY_NQN;
-    const sub = discovery ? undefined : this.#subsystems.get(data.subnqn);
-    if (!discovery && (sub === undefined || !state.port.exposes(data.subnqn))) {
-      return reject(
-        INVALID_PARAMETERS,
-        `subsystem ${data.subnqn} is not served on port ${state.port.portid}`,
-        { data: true, offset: CONNECT_DATA_SUBNQN },
-      );
-    }
-    if (discovery && c.qid !== 0) {
-      return reject(INVALID_PARAMETERS, "a discovery controller has no I/O queues", {
-        data: false,
-        offset: CONNECT_QID,
-      });
-    }
-    if (sub !== undefined && !sub.isHostAllowed(data.hostnqn)) {
-      return reject(
-        INVALID_HOST,
-        `host ${data.hostnqn} may not connect to ${sub.nqn}`,
-        { data: true, offset: CONNECT_DATA_HOSTNQN },
-      );
-    }
-    // SQ flow control stays on unless the host asks and the port allows (FreeBSD's rule).
-    const sqFlowControl = params.sqFlowControl ||
-      (c.cattr & ConnectAttributes.DISABLE_SQ_FLOW_CONTROL) === 0;
-    const subnqn = sub?.nqn ?? DISCOVERY_NQN;
-    let controllers = this.#controllers.get(subnqn);
-    if (controllers === undefined) {
-      controllers = new Map();
-      this.#controllers.set(subnqn, controllers);
-    }
-
-    if (c.qid === 0) {
-      let cntlid: number | undefined;
-      if (params.dynamicControllerModel) {
-        if (data.cntlid !== CNTLID_DYNAMIC) {
-          return reject(INVALID_PARAMETERS, `CNTLID ${data.cntlid} is not FFFFh (dynamic model)`, {
-            data: true,
-            offset: CONNECT_DATA_CNTLID,
-          });
-        }
-      } else if (data.cntlid !== CNTLID_STATIC_ANY) {
-        if (data.cntlid < CNTLID_MIN || data.cntlid > CNTLID_MAX) {
-          return reject(INVALID_PARAMETERS, `CNTLID ${data.cntlid} is out of range`, {
-            data: true,
-            offset: CONNECT_DATA_CNTLID,
-          });
-        }
-        if (controllers.has(data.cntlid)) {
-          return reject(CONTROLLER_BUSY, `controller ${data.cntlid} is in use`);
-        }
-        cntlid = data.cntlid;
-      }
-      if (cntlid === undefined) {
-        for (let id = CNTLID_MIN; id <= CNTLID_MAX; id++) {
-          if (!controllers.has(id)) {
-            cntlid = id;
-            break;
-          }
-        }
-        if (cntlid === undefined) return reject(CONTROLLER_BUSY, "no controller ID is free");
-      }
-      let kato = c.kato;
-      if (kato === 0 && discovery) kato = this.#options.discoveryKato;
-      if (kato !== 0 && kato < this.#options.minKato) kato = this.#options.minKato;
+    const admission = admitConnect(command, bytes, this.#admissionState(state));
+    if (admission.kind === "reject") return this.#reject(state, qp, sqe, admission);
+    if (admission.kind === "admin") {
       const ctrl = new Controller({
-        cntlid,
-        subsystem: sub,
-        hostnqn: data.hostnqn,
-        hostid: data.hostid,
-        kato,
+        cntlid: admission.cntlid,
+        subsystem: admission.subsystem,
+        hostnqn: admission.hostnqn,
+        hostid: admission.hostid,
+        kato: admission.kato,
         portid: state.port.portid,
         association: state.association,
         maxQueues: this.#options.maxQueues,
@@ -965,61 +693,41 @@ export class Target {
         },
         hooks: this.#hooks,
       });
-      controllers.set(cntlid, ctrl);
+      let controllers = this.#controllers.get(admission.subnqn);
+      if (controllers === undefined) {
+        controllers = new Map();
+        this.#controllers.set(admission.subnqn, controllers);
+      }
+      controllers.set(admission.cntlid, ctrl);
       state.pending.delete(qp); // the controller owns the queue pair from here
-      qp.setConnected({ qid: 0, qsize, sqFlowControl });
+      qp.setConnected({ qid: 0, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
       ctrl.attachAdmin(qp);
       this.#emit("controller-created", this.#describe(ctrl));
-      await this.#accepted(qp, sqe, cntlid);
+      await this.#accepted(qp, sqe, admission.cntlid);
       return;
     }
-
-    if (data.cntlid < CNTLID_MIN || data.cntlid > CNTLID_MAX) {
-      return reject(INVALID_PARAMETERS, `CNTLID ${data.cntlid} is not a controller ID`, {
-        data: true,
-        offset: CONNECT_DATA_CNTLID,
-      });
-    }
-    const ctrl = controllers.get(data.cntlid);
-    if (ctrl === undefined || ctrl.destroyed) {
-      return reject(INVALID_PARAMETERS, `controller ${data.cntlid} of ${subnqn} does not exist`, {
-        data: true,
-        offset: CONNECT_DATA_CNTLID,
-      });
-    }
-    if (ctrl.hostnqn !== data.hostnqn) {
-      return reject(INVALID_PARAMETERS, `controller ${data.cntlid} belongs to another host`, {
-        data: true,
-        offset: CONNECT_DATA_HOSTNQN,
-      });
-    }
-    if (!sameBytes(ctrl.hostid, data.hostid)) {
-      return reject(INVALID_PARAMETERS, `controller ${data.cntlid} has another host identifier`, {
-        data: true,
-        offset: CONNECT_DATA_HOSTID,
-      });
-    }
-    switch (ctrl.checkIoQueue(c.qid)) {
-      case "not-ready":
-        return reject(SEQUENCE_ERROR, `controller ${data.cntlid} is not ready`);
-      case "exists":
-        return reject(SEQUENCE_ERROR, `I/O queue ${c.qid} exists already`);
-      case "invalid-qid":
-        return reject(INVALID_PARAMETERS, `I/O queue ID ${c.qid} is out of range`, {
-          data: false,
-          offset: CONNECT_QID,
-        });
-    }
     state.pending.delete(qp);
-    qp.setConnected({ qid: c.qid, qsize, sqFlowControl });
-    ctrl.attachIo(qp, c.qid);
-    await this.#accepted(qp, sqe, data.cntlid);
+    qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
+    admission.controller.attachIo(qp, qid);
+    await this.#accepted(qp, sqe, admission.cntlid);
+  }
+
+  #admissionState(state: PortState): AdmissionState<Controller> {
+    return {
+      params: state.association.params,
+      portid: state.port.portid,
+      exposes: (nqn) => state.port.exposes(nqn),
+      subsystem: (nqn) => this.#subsystems.get(nqn),
+      controllers: (nqn) => this.#controllers.get(nqn),
+      discoveryKato: this.#options.discoveryKato,
+      minKato: this.#options.minKato,
+    };
   }
 
   async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number): Promise<void> {
     const cqe = new Uint8Array(CQE_SIZE);
     encodeCqe({
-      cid: sqe[SQE_CID] | (sqe[SQE_CID + 1] << 8),
+      cid: cidOf(sqe),
       status: SUCCESS,
       dw0: connectResponseDw0(cntlid),
     }, cqe);
@@ -1032,53 +740,8 @@ export class Target {
 
   /** The discovery log page a discovery controller's host gets (Fabrics 5.3). */
   #discoveryLog(ctrl: Controller): Uint8Array {
-    const entries: Partial<DiscoveryLogEntry>[] = [];
-    const own = this.#ports.get(ctrl.portid);
-    // The entry of this discovery controller itself (subtype 3, TP 8013), as Linux 6.1 sends.
-    if (own !== undefined) entries.push(discoveryEntry(own, DISCOVERY_NQN, true));
-    const ports = [...this.#ports.values()].sort((a, b) => a.port.portid - b.port.portid);
-    for (const p of ports) {
-      for (const sub of this.#subsystems.values()) {
-        if (p.port.exposes(sub.nqn) && sub.isHostAllowed(ctrl.hostnqn)) {
-          entries.push(discoveryEntry(p, sub.nqn, false));
-        }
-      }
-    }
-    return encodeDiscoveryLog({ genctr: this.#genctr, recfmt: 0 }, entries);
+    const ports = [...this.#ports.values()].map((p) => p.port);
+    const own = this.#ports.get(ctrl.portid)?.port;
+    return discoveryLog(this.#genctr, own, ports, this.#subsystems.values(), ctrl.hostnqn);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function discoveryEntry(
-  state: PortState,
-  subnqn: string,
-  current: boolean,
-): Partial<DiscoveryLogEntry> {
-  const port = state.port;
-  const params = state.association.params;
-  const address = port.address;
-  const trtype = port.transport.trtype;
-  let adrfam: number = AddressFamily.IPV4;
-  if (trtype === TransportType.INTRA_HOST) adrfam = AddressFamily.INTRA_HOST;
-  else if (address.adrfam !== undefined) adrfam = address.adrfam;
-  else if (address.traddr.includes(":")) adrfam = AddressFamily.IPV6;
-  return {
-    trtype,
-    adrfam,
-    subtype: current ? SubsystemType.CURRENT_DISCOVERY : SubsystemType.NVME,
-    treq: TransportRequirements.NOT_SPECIFIED |
-      (params.sqFlowControl ? 0 : TransportRequirements.SQ_FLOW_CONTROL_DISABLE),
-    portid: port.portid,
-    cntlid: params.dynamicControllerModel ? CNTLID_DYNAMIC : CNTLID_STATIC_ANY,
-    asqsz: params.maxAdminQsize,
-    eflags: 0,
-    trsvcid: address.trsvcid ?? "",
-    subnqn,
-    traddr: address.traddr,
-  };
 }
