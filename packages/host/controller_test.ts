@@ -27,12 +27,8 @@ import {
   statusOf,
   SubsystemType,
 } from "@nvmf/proto";
-import {
-  QueuePairClosedError,
-  SGL_ID_IN_CAPSULE,
-  SGL_ID_TRANSPORT,
-  TransportError,
-} from "@nvmf/transport";
+import { QueuePairClosedError, TransportError } from "@nvmf/transport";
+import { SGL_ID_IN_CAPSULE, SGL_ID_TRANSPORT } from "@nvmf/transport/implement";
 import {
   type LoopbackCapsuleEvent,
   type LoopbackHooks,

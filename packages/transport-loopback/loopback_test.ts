@@ -23,9 +23,9 @@ import {
   type QueuePair,
   QueuePairClosedError,
   responseCapsule,
-  SGL_ID_TRANSPORT,
   TransportError,
 } from "@nvmf/transport";
+import { SGL_ID_TRANSPORT } from "@nvmf/transport/implement";
 import { runCommand, serveDisk } from "@nvmf/transport/testing";
 import { loopback, type LoopbackHooks, LoopbackTransport } from "./mod.ts";
 

@@ -33,8 +33,24 @@
 import { registerTransport } from "@nvmf/transport";
 import { LoopbackTransport } from "./loopback.ts";
 
-export * from "./loopback.ts";
+export {
+  type LoopbackCapsuleEvent,
+  type LoopbackHooks,
+  type LoopbackOptions,
+  LoopbackTransport,
+} from "./loopback.ts";
 
-/** The instance registered as `"loopback"` when this package is imported. */
+/**
+ * The instance registered as `"loopback"` when this package is imported.
+ *
+ * @example Usage
+ * ```ts
+ * import { getTransport } from "@nvmf/transport";
+ * import { loopback } from "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ * assert.equal(getTransport("loopback"), loopback);
+ * assert.equal(getTransport(254), loopback);
+ * ```
+ */
 export const loopback: LoopbackTransport = new LoopbackTransport();
 registerTransport(loopback);
