@@ -270,3 +270,26 @@ test("detach() refuses while a command is in flight", async () => {
   await assert.rejects(s.host.detach(), /in flight/);
   await teardown(s);
 });
+
+test("a discarded carrier closes the socket; adopt() and carrierFrom() check what they get", async () => {
+  const s = await connectPair({});
+  const h = await s.host.detach();
+  assert.throws(
+    () =>
+      tcp.adopt(s.host.association, { transport: tcp, discard: () => Promise.resolve() }, h.state),
+    /not an NVMe\/TCP one/,
+  );
+  assert.throws(() => tcp.carrierFrom(new Uint8Array(1)), /not a node:net socket/);
+  assert.throws(
+    () =>
+      tcp.adopt(s.host.association, h, {
+        ...h.state,
+        params: { ...tcp.handoffParams(h.state, 0), rxpda: 6 },
+      }),
+    RangeError,
+  );
+  await h.discard();
+  assert.equal(await s.ctrl.closed, undefined);
+  assert.throws(() => tcp.adopt(s.host.association, h, h.state), /discarded already/);
+  await s.listener.close();
+});
