@@ -85,3 +85,71 @@ export * from "./records.ts";
 export * from "./connection.ts";
 export * from "./host.ts";
 export * from "./controller.ts";
+
+// The types of other packages this package's API uses, so that its documentation is complete.
+export type {
+  AdoptOptions,
+  AsyncEvent,
+  BlockRange,
+  ConnectOptions,
+  HostAssociationState,
+  HostController,
+  HostControllerState,
+  HostEvent,
+  HostEventListener,
+  HostEventType,
+  IoOptions,
+  Namespace,
+} from "@nvmf/host";
+export type {
+  ConnectRejectedEvent,
+  ControllerEvent,
+  ListenOptions,
+  Namespace as ControllerNamespace,
+  NamespaceBackend,
+  NamespaceOptions,
+  NamespaceStats,
+  Port,
+  Subsystem,
+  SubsystemOptions,
+  Target,
+  TargetErrorEvent,
+  TargetEvents,
+  WriteOptions,
+} from "@nvmf/controller";
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  HandoffCarrier,
+  HandoffParams,
+  Listener,
+  QueuePair,
+  QueuePairHandoff,
+  QueuePairResume,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+} from "@nvmf/transport";
+export type {
+  Cap,
+  DiscoveryLog,
+  DiscoveryLogEntry,
+  DiscoveryLogHeader,
+  IdentifyController,
+  IdentifyNamespace,
+  LbaFormat,
+  NsIdDescriptor,
+  PowerStateDescriptor,
+  Vs,
+} from "@nvmf/proto";

@@ -33,6 +33,33 @@
 import { registerTransport } from "@nvmf/transport";
 import { LoopbackTransport } from "./loopback.ts";
 
+// The types of @nvmf/transport this package's API uses, so that its documentation is complete.
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  HandoffCarrier,
+  HandoffParams,
+  Listener,
+  QueuePair,
+  QueuePairHandoff,
+  QueuePairResume,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+  TransportErrorOptions,
+} from "@nvmf/transport";
+
 export {
   type LoopbackCapsuleEvent,
   type LoopbackHooks,

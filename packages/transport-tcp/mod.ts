@@ -79,4 +79,31 @@ import { tcp } from "./transport.ts";
 
 export { tcp, type TcpListenOptions, TcpTransport } from "./transport.ts";
 
+// The types of @nvmf/transport this package's API uses, so that its documentation is complete.
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  HandoffCarrier,
+  HandoffParams,
+  Listener,
+  QueuePair,
+  QueuePairHandoff,
+  QueuePairResume,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+  TransportErrorOptions,
+} from "@nvmf/transport";
+
 registerTransport(tcp);
