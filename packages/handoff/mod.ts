@@ -21,9 +21,13 @@
  *   kernel's `nvmft_handoff()`).
  * - {@link ./connection.ts}: what goes beside a record. A TCP qpair list's `fd` is the index of
  *   its connection in the array handed over, as libnv numbers the descriptors `nvlist_send()`
- *   passes; in one process a connection is what the transport's `detach()` returned, across
- *   processes {@linkcode releaseSocket} gives up the socket for `child.send(message, socket)`
- *   and `streamFromSocket()` of `@nvmf/transport-tcp` takes it up again.
+ *   passes; in one process a connection is the carrier a queue pair's `detach()` returned,
+ *   across processes {@linkcode releaseSocket} gives up the socket for
+ *   `child.send(message, socket)` and the other side adopts the record with the socket as it came.
+ *
+ * Only the `@nvmf/transport` contract is used — `QueuePair.detach()`, `Transport.adopt()`,
+ * `Transport.handoffParams()`, `Transport.carrierFrom()` — so every transport that implements it
+ * is handed off the same way; no concrete transport is imported.
  *
  * Handed-off queue pairs carry on where they were: no new ICReq, no new Connect, the SQ head
  * and tail continue from the record. What is handed over must be idle, as libnvmf requires.
