@@ -142,7 +142,6 @@ export async function loadNvmfStack(): Promise<Stack | string> {
         transport: o.transport,
         address: served.address,
         subnqn: served.subnqn,
-        persistHostIdentity: false,
         ioQueues: o.queues,
         queueSize: o.queueSize,
         headerDigests: o.digests,

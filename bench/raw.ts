@@ -8,7 +8,7 @@
  *   (a 4 KiB read's C2HData header, data and CapsuleResp) at queue depth 1 and 32, replies and
  *   requests coalesced per turn as the transport does; ops/s and p50/p99 latency.
  *
- * Each runs twice: over `dial`/`listen` from `@nvmf/transport-tcp` (the `ByteStream` adapter
+ * Each runs twice: over `dial`/`listen` from `@nvmf/transport-tcp/stream` (the `ByteStream` adapter
  * the NVMe/TCP transport uses) and, on Deno, over plain `Deno.connect`/`Deno.listen`.
  *
  * Run alone: `deno run -A bench/raw.ts`.
@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type ByteStream, dial, listen } from "@nvmf/transport-tcp";
+import { type ByteStream, dial, listen } from "@nvmf/transport-tcp/stream";
 import { Recorder, type Timing } from "./_workload.ts";
 
 /** Which socket layer to use. */

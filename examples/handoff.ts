@@ -53,13 +53,7 @@ import {
 import { connect, type HostController } from "@nvmf/host";
 import { CONNECT_DATA_SIZE, decodeConnect } from "@nvmf/proto";
 import { Association, type QueuePair } from "@nvmf/transport";
-import {
-  controllerHandshake,
-  PduReader,
-  streamFromSocket,
-  tcp,
-  TcpQueuePair,
-} from "@nvmf/transport-tcp";
+import { tcp } from "@nvmf/transport-tcp";
 import { LoopbackTransport } from "@nvmf/transport-loopback";
 
 export type { HostHandoff, QpairHandoff, ReconnectParams } from "@nvmf/handoff";
@@ -67,8 +61,6 @@ export type { HostHandoff, QpairHandoff, ReconnectParams } from "@nvmf/handoff";
 /** The subsystem the demo serves. */
 export const DEMO_NQN = "nqn.2026-01.dev.nvmf:handoff";
 const NAMESPACE_SIZE = 16n << 20n;
-/** The receive buffer of an accepted connection, as `@nvmf/transport-tcp`'s own. */
-const RX_BUFFER = 64 * 1024;
 
 /** Where the worker runs. */
 export type WorkerMode = "process" | "same-process";
@@ -193,7 +185,7 @@ async function workerMain(traddr: string, trsvcid: string): Promise<void> {
     if (m.type !== "qpair" || socket === undefined) return;
     try {
       const record = controllerHandoffFromNvList(unpackNvList(Buffer.from(m.nvlist, "base64")));
-      await adoptControllerQpair(record, streamFromSocket(socket), target);
+      await adoptControllerQpair(record, socket, target);
       send({ type: "adopted", qid: decodeConnect(record.cmd).qid });
     } catch (e) {
       send({ type: "error", message: (e as Error).message });
@@ -225,17 +217,9 @@ async function acceptor(
   const pending = new Set<Promise<void>>();
   server.on("connection", (socket: net.Socket) => {
     const work = (async () => {
-      const stream = streamFromSocket(socket);
-      const reader = new PduReader(stream, RX_BUFFER);
-      let qp: TcpQueuePair | undefined;
+      let qp: QueuePair | undefined;
       try {
-        const negotiated = await controllerHandshake(stream, reader, association);
-        qp = new TcpQueuePair(association, stream, reader, negotiated, {
-          controller: true,
-          admin: false,
-          qsize: 0,
-          sqFlowControl: true,
-        });
+        qp = await tcp.acceptSocket(association, socket);
         const cmd = await qp.receive();
         if (cmd.kind !== "command" || qp.capsuleDataLength(cmd) !== CONNECT_DATA_SIZE) {
           throw new Error("the first capsule is not a Connect with its 1024 bytes of data");
@@ -247,7 +231,7 @@ async function acceptor(
       } catch (e) {
         print(`acceptor: ${(e as Error).message}`);
         if (qp !== undefined) await qp.close();
-        else stream.close();
+        else socket.destroy();
       }
     })();
     pending.add(work);
@@ -315,7 +299,6 @@ export async function runHandoffDemo(
       subnqn: DEMO_NQN,
       ioQueues: 2,
       asyncEvents: false, // an outstanding AER could not be handed off
-      persistHostIdentity: false,
     });
     ctrl = first;
     print(`host: connected, controller ${first.cntlid}, ${first.ioQueueCount} I/O queues`);
@@ -331,7 +314,6 @@ export async function runHandoffDemo(
     );
     ctrl = await adoptHost(hostHandoffFromNvList(unpackNvList(bytes)), connections, {
       hostid: first.hostid,
-      persistHostIdentity: false,
     });
     print(`new owner: took controller ${ctrl.cntlid} over, no ICReq, no Connect`);
     const old = await (await ctrl.namespace(1)).read(0, 64);
@@ -393,7 +375,6 @@ export async function writeHostHandoff(
       address: { traddr },
       subnqn: DEMO_NQN,
       asyncEvents: false,
-      persistHostIdentity: false,
     });
     await (await first.namespace(1)).write(0, pattern(4096, 3));
     const { record, connections } = await handoffHost(first);

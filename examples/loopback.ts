@@ -70,7 +70,6 @@ export async function runDemo(
       address: { traddr },
       subnqn,
       ioQueues: 2,
-      persistHostIdentity: false, // do not save a host identity under ~/.config
     });
     try {
       const id = ctrl.cdata;

@@ -63,7 +63,7 @@ for (const digests of [false, true]) {
   for (const ioQueues of [1, 2]) {
     test(`host against the Linux target: discover, identify, 16 MiB random round trip, perf randrw --verify (digests ${digests}, ${ioQueues} I/O queues)`, async () => {
       const address = { traddr: "127.0.0.1", trsvcid: String(kernel.port) };
-      const entries = await discover({ transport: "tcp", address, persistHostIdentity: false });
+      const entries = await discover({ transport: "tcp", address });
       assert.ok(
         entries.some((e) => e.subnqn === KERNEL_TARGET_NQN && e.subtype === SubsystemType.NVME),
       );
@@ -75,7 +75,6 @@ for (const digests of [false, true]) {
         ioQueues,
         headerDigests: digests,
         dataDigests: digests,
-        persistHostIdentity: false,
       });
       try {
         assert.equal(ctrl.cdata.subnqn, KERNEL_TARGET_NQN);
@@ -165,7 +164,6 @@ for (const transport of ["tcp", "loopback"] as const) {
       ioQueues: 2,
       reconnectDelay: 200,
       ctrlLossTimeout: 20_000,
-      persistHostIdentity: false,
     });
     try {
       await randomRoundTrip(ctrl, 3);

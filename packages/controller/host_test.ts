@@ -31,7 +31,6 @@ test("@nvmf/host reads and writes a namespace over loopback, on several I/O queu
     subnqn: NQN,
     hostnqn: HOSTNQN,
     hostid: HOSTID,
-    persistHostIdentity: false,
     ioQueues: 3,
   });
   const ns = await ctrl.namespace(1);
@@ -56,7 +55,6 @@ test("@nvmf/host discovers the target and hears of namespace changes", async () 
     address: { traddr: "host-e2e-disc" },
     hostnqn: HOSTNQN,
     hostid: HOSTID,
-    persistHostIdentity: false,
   });
   assert.deepEqual(entries.map((e) => [e.subtype, e.subnqn]), [
     [SubsystemType.CURRENT_DISCOVERY, "nqn.2014-08.org.nvmexpress.discovery"],
@@ -68,7 +66,6 @@ test("@nvmf/host discovers the target and hears of namespace changes", async () 
     subnqn: NQN,
     hostnqn: HOSTNQN,
     hostid: HOSTID,
-    persistHostIdentity: false,
   });
   const events = ctrl.events();
   target.subsystem(NQN)!.addNamespace({ nsid: 2, backend: new RamBackend({ size: 1 << 20 }) });
@@ -91,7 +88,6 @@ test("@nvmf/host over NVMe/TCP with digests", async () => {
     subnqn: NQN,
     hostnqn: HOSTNQN,
     hostid: HOSTID,
-    persistHostIdentity: false,
     headerDigests: true,
     dataDigests: true,
   });

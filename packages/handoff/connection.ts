@@ -7,86 +7,58 @@
  * Bun); the other transports' lists have no `fd`, and their connections come in queue order
  * (admin first). A connection is:
  *
- * - in the same process, what the transport's `detach()` returned: a `TcpDetached` (the socket,
- *   its reader with any bytes already received, and when the old owner stops reading) or a
- *   `LoopbackDetached`;
- * - in another process, a `ByteStream`: {@linkcode releaseSocket} gives up the `node:net`
- *   socket of a `TcpDetached`, `child.send(message, socket)` passes it (Node's, Bun's and
- *   Deno's `node:child_process` can), and `streamFromSocket(socket)` of `@nvmf/transport-tcp`
- *   wraps it again on the other side.
+ * - in the same process, the carrier a queue pair's `detach()` returned (`@nvmf/transport`'s
+ *   `QueuePairHandoff`): the transport's own business, adopted by the transport that made it;
+ * - in another process, a `node:net` socket: {@linkcode releaseSocket} gives up the socket of a
+ *   carrier that can be passed (NVMe/TCP's, over a socket accepted with `node:net`),
+ *   `child.send(message, socket)` passes it (Node's, Bun's and Deno's `node:child_process` can),
+ *   and the adopting side hands the socket as it came; the record's transport takes it up again
+ *   (its `carrierFrom`).
  *
  * @module
  */
 
 import type * as net from "node:net";
-import type { ByteStream, TcpDetached } from "@nvmf/transport-tcp";
-import { LoopbackDetached } from "@nvmf/transport-loopback";
-
-// The types of other packages this package's API uses, so that its documentation is complete.
-export type * from "@nvmf/transport-tcp";
-export type * from "@nvmf/transport-loopback";
-export type * from "@nvmf/host";
-export type {
-  ConnectRejectedEvent,
-  ControllerEvent,
-  ListenOptions,
-  Namespace as ControllerNamespace,
-  NamespaceBackend,
-  NamespaceOptions,
-  NamespaceStats,
-  Port,
-  Subsystem,
-  SubsystemOptions,
-  Target,
-  TargetErrorEvent,
-  TargetEvents,
-  WriteOptions,
-} from "@nvmf/controller";
-export type { DiscoveryLogHeader, LbaFormat, PowerStateDescriptor } from "@nvmf/proto";
+import type { HandoffCarrier } from "@nvmf/transport";
+import { isCarrier } from "./_qpair.ts";
 
 /**
- * One connection handed over beside a handoff record: what a transport's `detach()` returned
- * (same process), or a `ByteStream` over a socket passed from another process (NVMe/TCP).
+ * One connection handed over beside a handoff record: the carrier a queue pair's `detach()`
+ * returned (same process), or a socket passed from another process.
  */
-export type HandoffConnection = TcpDetached | LoopbackDetached | ByteStream;
+export type HandoffConnection = HandoffCarrier | net.Socket;
 
 /**
- * Gives up the socket of a detached NVMe/TCP connection so that another process can continue
- * it: `child.send(message, socket)` with Node's, Bun's or Deno's `node:child_process`; the other
- * side wraps it with `streamFromSocket()` and adopts the record with it. The old owner's
- * reading ends first; nothing the peer sent may be waiting (an idle queue pair's peer sends
- * nothing).
+ * Gives up the socket of a detached connection so that another process can continue it:
+ * `child.send(message, socket)` with Node's, Bun's or Deno's `node:child_process`; the other
+ * side adopts the record with the socket as it came. The old owner's reading ends first;
+ * nothing the peer sent may be waiting (an idle queue pair's peer sends nothing). The carrier
+ * is spent afterwards.
  *
- * @param connection What `TcpQueuePair.detach()` returned (e.g. the `connection` of
- * `handoffControllerQpair()`) over a `node:net` socket: one a `net.Server` accepted and
- * `streamFromSocket()` wrapped, or any socket on Node and Bun.
+ * @param connection A carrier whose transport can pass it (e.g. the `connection` of
+ * `handoffControllerQpair()` for a queue pair that `tcp.acceptSocket()` set up on a `node:net`
+ * socket, or any NVMe/TCP one on Node and Bun).
  * @returns The socket, paused.
- * @throws {TypeError} When the stream is not over a `node:net` socket (Deno's `Deno.connect`
- * and `Deno.listen` ones cannot be passed).
+ * @throws {TypeError} When the connection cannot be passed (a loopback one, or a Deno socket
+ * from `Deno.connect` or `Deno.listen`).
  * @throws {Error} When received bytes are waiting for the new owner.
  * @example Usage
  * ```ts ignore
  * import { fork } from "node:child_process";
- * import { handoffControllerQpair, releaseSocket } from "@nvmf/handoff";
+ * import { controllerHandoffToJson, handoffControllerQpair, releaseSocket } from "@nvmf/handoff";
  * const { record, connection } = await handoffControllerQpair(qp, connect, data);
  * const worker = fork("worker.ts", [], { serialization: "advanced" });
  * worker.send({ record: controllerHandoffToJson(record) }, await releaseSocket(connection));
  * ```
  */
 export async function releaseSocket(connection: HandoffConnection): Promise<net.Socket> {
-  if (connection instanceof LoopbackDetached || !("reader" in connection)) {
-    throw new TypeError("Cannot release the socket: the connection is not a detached TCP one");
+  if (!isCarrier(connection)) {
+    throw new TypeError("Cannot release the socket: the connection was passed here already");
   }
-  const waiting = connection.reader.available;
-  if (waiting > 0) {
-    throw new Error(`Cannot release the socket: ${waiting} received bytes wait for the new owner`);
-  }
-  const socket = connection.stream.release?.();
-  if (socket === undefined) {
+  if (connection.release === undefined) {
     throw new TypeError(
-      "Cannot release the socket: the stream is not an idle node:net one (wrap accepted sockets with streamFromSocket)",
+      `Cannot release the socket: transport ${connection.transport.name} cannot pass its connections to another process`,
     );
   }
-  await connection.released;
-  return socket;
+  return await connection.release() as net.Socket;
 }

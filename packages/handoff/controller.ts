@@ -7,26 +7,22 @@
  * @module
  */
 
-import {
-  CONNECT_DATA_SIZE,
-  ConnectAttributes,
-  decodeConnect,
-  SQE_SIZE,
-  TransportType,
-} from "@nvmf/proto";
-import type { QueuePair } from "@nvmf/transport";
+import { CONNECT_DATA_SIZE, ConnectAttributes, decodeConnect, SQE_SIZE } from "@nvmf/proto";
+import type { HandoffCarrier, QueuePair } from "@nvmf/transport";
 import type { Port, Target } from "@nvmf/controller";
-import { LoopbackDetached } from "@nvmf/transport-loopback";
 import type { HandoffConnection } from "./connection.ts";
-import { adoptConnection, detachConnection, qpairRecord } from "./_qpair.ts";
+import { adoptConnection, checkRecordable, isCarrier, qpairRecord } from "./_qpair.ts";
 import { type ControllerHandoff, controllerHandoffToNvList } from "./records.ts";
 
 /** What {@linkcode handoffControllerQpair} returns: the record and the connection beside it. */
 export interface HandedOffQpair {
   /** The queue pair and its Connect, as `nvmf_handoff_controller_qpair()` fills the nvlist. */
   record: ControllerHandoff;
-  /** The connection; a TCP record's `params.fd` is 0, its index among the one handed over. */
-  connection: HandoffConnection;
+  /**
+   * The connection: the queue pair's `detach()` carrier. A TCP record's `params.fd` is 0, its
+   * index among the one handed over.
+   */
+  connection: HandoffCarrier;
 }
 
 /**
@@ -35,15 +31,17 @@ export interface HandedOffQpair {
  * does): the record's qpair list takes queue size, admin and SQ flow control from the Connect
  * as libnvmf's `nvmf_accept()` does (flow control stays on unless the host asks to disable it
  * and the association allows it), SQHD from the queue pair (0: nothing was answered), and the
- * TCP values ICReq/ICResp settled; then the queue pair is detached.
+ * transport's values (its `handoffParams`: for NVMe/TCP what ICReq/ICResp settled); then the
+ * queue pair is detached.
  *
- * @param qp The controller queue pair (NVMe/TCP or loopback), idle but for the Connect read.
+ * @param qp The controller queue pair of any transport that hands queue pairs off, idle but for
+ * the Connect read.
  * @param connect The 64-byte Connect command received.
  * @param data The 1024 bytes of Connect data received.
  * @returns The record (checked as the kernel's `nvmft_handoff()` checks it) and the connection.
  * @throws {NvFieldError} When the record breaks a rule, e.g. a SUBNQN that is not an NQN.
  * @throws {ProtocolFieldError} When `connect` is not a Connect command.
- * @throws {TypeError} When `qp` is a host queue pair or of another transport.
+ * @throws {TypeError} When `qp` is a host queue pair, or the records cannot name its transport.
  * @example Usage
  * ```ts ignore
  * import { handoffControllerQpair } from "@nvmf/handoff";
@@ -60,12 +58,8 @@ export async function handoffControllerQpair(
   data: Uint8Array,
 ): Promise<HandedOffQpair> {
   if (!qp.controller) throw new TypeError("Cannot hand off a host queue pair as a controller's");
-  const trtype = qp.association.transport.trtype;
-  if (trtype !== TransportType.TCP && trtype !== TransportType.INTRA_HOST) {
-    throw new TypeError(
-      `Cannot hand off a queue pair of transport ${qp.association.transport.name}: only tcp and loopback ones`,
-    );
-  }
+  const transport = qp.association.transport;
+  checkRecordable(transport, "a queue pair");
   if (connect.length !== SQE_SIZE || data.length !== CONNECT_DATA_SIZE) {
     throw new RangeError(
       `Cannot hand off the queue pair: the Connect is ${connect.length} bytes with ${data.length} of data, not ${SQE_SIZE} and ${CONNECT_DATA_SIZE}`,
@@ -73,8 +67,8 @@ export async function handoffControllerQpair(
   }
   const c = decodeConnect(connect);
   const record: ControllerHandoff = {
-    trtype,
-    params: qpairRecord(qp.state(), "controller", trtype, 0, {
+    trtype: transport.trtype,
+    params: qpairRecord(transport, qp.state(), "controller", 0, {
       admin: c.qid === 0,
       qsize: c.sqsize + 1, // SQSIZE is 0's based
       sqFlowControl: qp.association.params.sqFlowControl ||
@@ -84,15 +78,15 @@ export async function handoffControllerQpair(
     data: data.slice(),
   };
   controllerHandoffToNvList(record); // nvmft_handoff()'s checks, before the queue pair goes
-  return { record, connection: await detachConnection(qp) };
+  return { record, connection: await qp.detach() };
 }
 
 /** Options of {@linkcode adoptControllerQpair}. */
 export interface AdoptControllerQpairOptions {
   /**
    * The port the queue pair joins: default the lowest-numbered port of the target over the
-   * record's transport (for loopback, over the connection's fabric). A port made with
-   * `accept: false` serves only adopted queue pairs.
+   * carrier's transport object (for loopback, the connection's fabric), else over the record's
+   * TRTYPE. A port made with `accept: false` serves only adopted queue pairs.
    */
   port?: Port;
 }
@@ -105,8 +99,8 @@ export interface AdoptControllerQpairOptions {
  * Connect joins one of the same host.
  *
  * @param record A valid controller handoff record (trtype 3 or 254).
- * @param connection Its connection: a `ByteStream` over a passed socket, or what `detach()`
- * returned in this process.
+ * @param connection Its connection: the carrier `detach()` returned in this process, or a socket
+ * passed from another process (the port's transport takes it up).
  * @param target The target that serves the queue pair.
  * @param options The port.
  * @returns The queue pair, once the Connect is answered (and the queue pair closed if refused).
@@ -116,9 +110,8 @@ export interface AdoptControllerQpairOptions {
  * @example Usage
  * ```ts ignore
  * import { adoptControllerQpair, controllerHandoffFromJson } from "@nvmf/handoff";
- * import { streamFromSocket } from "@nvmf/transport-tcp";
  * process.on("message", async (m, socket) => {
- *   await adoptControllerQpair(controllerHandoffFromJson(m.record), streamFromSocket(socket), target);
+ *   await adoptControllerQpair(controllerHandoffFromJson(m.record), socket, target);
  * });
  * ```
  */
@@ -129,18 +122,17 @@ export async function adoptControllerQpair(
   options: AdoptControllerQpairOptions = {},
 ): Promise<QueuePair> {
   controllerHandoffToNvList(record);
-  const fabric = connection instanceof LoopbackDetached ? connection.transport : undefined;
+  const carried = isCarrier(connection) ? connection.transport : undefined;
   const port = options.port ??
-    target.ports.find((p) =>
-      fabric === undefined ? p.transport.trtype === record.trtype : p.transport === fabric
-    );
+    target.ports.find((p) => p.transport === carried) ??
+    target.ports.find((p) => p.transport.trtype === record.trtype);
   if (port === undefined) {
     throw new RangeError(
       `Cannot adopt the queue pair: the target has no port over transport ${record.trtype}`,
     );
   }
   const c = decodeConnect(record.cmd);
-  const qp = adoptConnection(port.association, record.trtype, record.params, c.qid, connection);
+  const qp = adoptConnection(port.association, record.params, c.qid, connection);
   await target.adoptQueuePair(qp, record.cmd, record.data);
   return qp;
 }

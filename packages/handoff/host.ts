@@ -17,12 +17,17 @@
  * @module
  */
 
-import { AddressFamily, decodeDiscoveryLogEntry, TransportType } from "@nvmf/proto";
-import { Association, getTransport, type QueuePair, type Transport } from "@nvmf/transport";
+import { AddressFamily, decodeDiscoveryLogEntry } from "@nvmf/proto";
+import {
+  Association,
+  getTransport,
+  type HandoffCarrier,
+  type QueuePair,
+  type Transport,
+} from "@nvmf/transport";
 import { adopt as adoptAssociation, type AdoptOptions, type HostController } from "@nvmf/host";
-import { LoopbackDetached, LoopbackTransport } from "@nvmf/transport-loopback";
 import type { HandoffConnection } from "./connection.ts";
-import { adoptConnection, closeConnection, detachConnection, qpairRecord } from "./_qpair.ts";
+import { adoptConnection, checkRecordable, isCarrier, qpairRecord } from "./_qpair.ts";
 import { type HostHandoff, hostHandoffToNvList, type QpairHandoff } from "./records.ts";
 
 /** What {@linkcode handoffHost} returns: the record, and the connections beside it. */
@@ -30,10 +35,10 @@ export interface HandedOffHost {
   /** The association, as libnvmf's `prepare_queues_for_handoff()` fills the nvlist. */
   record: HostHandoff;
   /**
-   * The connections: the admin queue's first, then the I/O queues' in QID order. A TCP qpair
-   * list's `fd` is its connection's index here.
+   * The connections, each queue pair's `detach()` carrier: the admin queue's first, then the
+   * I/O queues' in QID order. A TCP qpair list's `fd` is its connection's index here.
    */
-  connections: HandoffConnection[];
+  connections: HandoffCarrier[];
 }
 
 const U32_MAX = 0xffff_ffff;
@@ -51,15 +56,16 @@ function seconds(ms: number): number {
  * Controller — and detaches every queue pair. The controller is then `"handed-off"`; what it
  * had is the new owner's, e.g. {@linkcode adoptHost}'s.
  *
- * The association must run over NVMe/TCP or the loopback transport, have at least one I/O
- * queue, and post no Asynchronous Event Requests (connect with `asyncEvents: false`), as
- * libnvmf's host posts none before it hands off.
+ * The association may run over any transport that hands queue pairs off and that the records
+ * can name (NVMe/TCP, trtype 3; intra-host, trtype 254); it must have at least one I/O queue and
+ * post no Asynchronous Event Requests (connect with `asyncEvents: false`), as libnvmf's host
+ * posts none before it hands off.
  *
  * @param ctrl The live controller.
  * @returns The record (valid: `packNvList(hostHandoffToNvList(record))` gives libnvmf's bytes)
  * and the connections.
- * @throws {TypeError} When the transport is neither TCP nor loopback, or the controller cannot
- * be handed off (see `HostController.handoff()`); it carries on then.
+ * @throws {TypeError} When the records cannot name the transport, or the controller cannot be
+ * handed off (see `HostController.handoff()`); it carries on then.
  * @example Usage
  * ```ts
  * import { adoptHost, handoffHost, hostHandoffFromNvList, hostHandoffToNvList, packNvList, unpackNvList } from "@nvmf/handoff";
@@ -73,7 +79,7 @@ function seconds(ms: number): number {
  * target.addSubsystem({ nqn: subnqn, namespaces: [{ backend: new RamBackend({ size: 1n << 20n }) }] });
  * await target.listen(loopback, { traddr: "handoff-host-doc" });
  * const first = await connect({ transport: loopback, address: { traddr: "handoff-host-doc" },
- *   subnqn, persistHostIdentity: false, asyncEvents: false });
+ *   subnqn, asyncEvents: false });
  *
  * const { record, connections } = await handoffHost(first);
  * const bytes = packNvList(hostHandoffToNvList(record)); // what --out writes
@@ -92,19 +98,12 @@ function seconds(ms: number): number {
 export async function handoffHost(ctrl: HostController): Promise<HandedOffHost> {
   const transport = ctrl.transport;
   const trtype = transport.trtype;
-  if (
-    trtype !== TransportType.TCP &&
-    !(trtype === TransportType.INTRA_HOST && transport instanceof LoopbackTransport)
-  ) {
-    throw new TypeError(
-      `Cannot hand off an association over transport ${transport.name}: only tcp and loopback ones`,
-    );
-  }
+  checkRecordable(transport, "an association");
   const st = await ctrl.handoff();
   const queues = [st.admin, ...st.io];
-  const connections: HandoffConnection[] = [];
+  const connections: HandoffCarrier[] = [];
   try {
-    const [admin, ...io] = queues.map((qp, i) => qpairRecord(qp.state(), "host", trtype, i));
+    const [admin, ...io] = queues.map((qp, i) => qpairRecord(transport, qp.state(), "host", i));
     // prepare_queues_for_handoff(): trtype, kato, reconnect_delay, controller_loss_timeout.
     const reconnectDelay = st.ctrlLossTimeout === 0 ? 0 : seconds(st.reconnectDelay);
     const controllerLossTimeout = st.ctrlLossTimeout === 0 || st.ctrlLossTimeout === Infinity
@@ -125,7 +124,8 @@ export async function handoffHost(ctrl: HostController): Promise<HandedOffHost> 
         controllerLossTimeout,
         ioQsize: st.ioQueueSize,
         sqFlowControl: st.sqFlowControl,
-        ...(trtype === TransportType.TCP
+        // The digests asked for, where the transport records digests (NVMe/TCP's qpair lists).
+        ...("headerDigests" in admin
           ? { headerDigests: st.headerDigests, dataDigests: st.dataDigests }
           : {}),
       },
@@ -134,10 +134,10 @@ export async function handoffHost(ctrl: HostController): Promise<HandedOffHost> 
       cdata: st.cdata,
     };
     hostHandoffToNvList(record); // the kernel's and libnvmf's checks, before anything is lost
-    for (const qp of queues) connections.push(await detachConnection(qp));
+    for (const qp of queues) connections.push(await qp.detach());
     return { record, connections };
   } catch (e) {
-    for (const c of connections) closeConnection(c);
+    for (const c of connections) await c.discard();
     for (const qp of queues) if (!qp.done) await qp.close().catch(() => {});
     throw e;
   }
@@ -150,14 +150,16 @@ export type AdoptHostOptions = Partial<Omit<AdoptOptions, "admin" | "io" | "cdat
  * Takes over a host association from a handoff record and its connections, as FreeBSD's kernel
  * does with `NVMF_HANDOFF_HOST`: makes each queue pair from its qpair list and connection (no
  * ICReq, no Connect; SQ head and tail where they were), then a live `HostController` over them
- * (`HostController.adopt()`: no Identify; CAP and VS read again; keep-alive per `kato`). The
+ * (`adopt()` of `@nvmf/host`: no Identify; CAP and VS read again; keep-alive per `kato`). The
  * record gives the address and subsystem (from `rparams.dle`), the host NQN, KATO, reconnect
  * timing, SQ flow control and digests; `options` override any of them, and give what the record
  * lacks, such as `hostid` (derived from a UUID host NQN otherwise, as `connect()` does).
  *
  * @param record A valid host handoff record (trtype 3 or 254).
- * @param connections The connections: a TCP qpair list's `fd` indexes them; for trtype 254 the
- * admin queue's comes first, then the I/O queues'.
+ * @param connections The connections (carriers from `detach()`, or sockets passed from another
+ * process): a qpair list's `fd`, where the transport records one (NVMe/TCP), indexes them;
+ * otherwise the admin queue's comes first, then the I/O queues'. The transport is `options`'s,
+ * else the carriers', else the registered one of the record's TRTYPE.
  * @param options Connect options that override the record's.
  * @returns The live controller.
  * @throws {NvFieldError} When the record is invalid (from `hostHandoffToNvList`'s checks).
@@ -175,11 +177,9 @@ export async function adoptHost(
   options: AdoptHostOptions = {},
 ): Promise<HostController> {
   hostHandoffToNvList(record); // nvmf_copyin_handoff()'s checks
-  const trtype = record.trtype;
   const queues: QpairHandoff[] = [record.admin, ...record.io];
-  const tcp = trtype === TransportType.TCP;
   const picked = queues.map((q, i) => {
-    const at = tcp ? q.fd! : i;
+    const at = q.fd ?? i;
     const c = connections[at];
     if (c === undefined) {
       throw new RangeError(
@@ -198,29 +198,22 @@ export async function adoptHost(
     transport = typeof options.transport === "object"
       ? options.transport
       : getTransport(options.transport);
-  } else if (picked[0] instanceof LoopbackDetached) {
+  } else if (isCarrier(picked[0])) {
     transport = picked[0].transport;
   } else {
-    transport = getTransport(trtype);
+    transport = getTransport(record.trtype);
   }
   const rp = record.rparams;
   const association = new Association(transport, false, {
     sqFlowControl: rp.sqFlowControl,
-    ...(tcp
-      ? {
-        tcp: {
-          pda: Math.max(0, record.admin.rxpda! / 4 - 1),
-          headerDigests: rp.headerDigests!,
-          dataDigests: rp.dataDigests!,
-          maxr2t: record.admin.maxr2t! + 1,
-        } as never,
-      }
-      : {}),
+    ...(rp.headerDigests === undefined
+      ? {}
+      : { tcp: { headerDigests: rp.headerDigests, dataDigests: rp.dataDigests } as never }),
   });
   const made: QueuePair[] = [];
   try {
     for (let i = 0; i < queues.length; i++) {
-      made.push(adoptConnection(association, trtype, queues[i], i, picked[i]));
+      made.push(adoptConnection(association, queues[i], i, picked[i]));
     }
   } catch (e) {
     for (const qp of made) await qp.close().catch(() => {});

@@ -18,15 +18,8 @@ import {
 import { RamBackend, Target } from "@nvmf/controller";
 import { connect, type HostController } from "@nvmf/host";
 import { Association, getTransport, type Listener, QueuePairClosedError } from "@nvmf/transport";
-import {
-  controllerHandshake,
-  PduReader,
-  streamFromSocket,
-  tcp,
-  type TcpDetached,
-  TcpQueuePair,
-} from "@nvmf/transport-tcp";
-import { LoopbackDetached, LoopbackTransport } from "@nvmf/transport-loopback";
+import { tcp } from "@nvmf/transport-tcp";
+import { LoopbackTransport } from "@nvmf/transport-loopback";
 import { packNvList, unpackNvList } from "./nvlist.ts";
 import {
   controllerHandoffFromNvList,
@@ -59,7 +52,6 @@ const hostOptions = {
   subnqn: NQN,
   hostnqn: HOSTNQN,
   hostid: HOSTID,
-  persistHostIdentity: false,
   asyncEvents: false,
 };
 
@@ -130,7 +122,7 @@ test("handoffHost() records a live TCP association; adoptHost() carries on with 
   await first.close(); // nothing to do: the connections are the new owner's
   await assert.rejects(first.namespace(1), /the controller is handed-off/);
   assert.equal(connections.length, 3);
-  assert.ok(connections.every((c) => "reader" in c));
+  assert.ok(connections.every((c) => c.transport === tcp && c.release !== undefined));
 
   // prepare_queues_for_handoff()'s fields, from the live association.
   assert.equal(record.trtype, TransportType.TCP);
@@ -191,7 +183,7 @@ test("handoffHost() over loopback without SQ flow control: sqhd = sqtail, no TCP
   await roundTrip(first, 8, 3);
   const { record, connections } = await handoffHost(first);
   assert.equal(record.trtype, TransportType.INTRA_HOST);
-  assert.ok(connections.every((c) => c instanceof LoopbackDetached));
+  assert.ok(connections.every((c) => c.transport === loop && c.release === undefined));
   assert.deepEqual([record.kato, record.reconnectDelay, record.controllerLossTimeout], [0, 0, 0]);
   assert.equal("headerDigests" in record.rparams, false);
   for (const q of [record.admin, ...record.io]) {
@@ -291,7 +283,7 @@ test("handoffControllerQpair() hands accepted TCP queue pairs to a target; both 
   assert.deepEqual([io.params.admin, io.params.qsize, io.params.maxIcd], [false, 64, 0]);
   assert.deepEqual([io.params.rxpda, io.params.txpda, io.params.maxr2t], [4, 4, 0]);
   assert.equal(io.cmd.length, SQE_SIZE);
-  assert.ok(seen.connections.every((c) => "reader" in c));
+  assert.ok(seen.connections.every((c) => "transport" in c && c.transport === tcp));
   assert.equal(worker.controllers.length, 1);
 
   // The host hands off too: both ends of every connection have new owners now.
@@ -306,7 +298,7 @@ test("handoffControllerQpair() hands accepted TCP queue pairs to a target; both 
   await worker.close();
 });
 
-test("a released socket continues as a new stream, as across processes", async () => {
+test("a released socket is taken up again by the TCP transport, as across processes", async () => {
   // The acceptor takes connections with node:net, so their sockets can be released.
   const association = new Association(tcp, true);
   const worker = ramTarget();
@@ -317,23 +309,16 @@ test("a released socket continues as a new stream, as across processes", async (
   const jobs: Promise<void>[] = [];
   server.on("connection", (socket: net.Socket) => {
     jobs.push((async () => {
-      const stream = streamFromSocket(socket);
-      const reader = new PduReader(stream, 65536);
-      const negotiated = await controllerHandshake(stream, reader, association);
-      const qp = new TcpQueuePair(association, stream, reader, negotiated, {
-        controller: true,
-        admin: false,
-        qsize: 0,
-        sqFlowControl: true,
-      });
+      const qp = await tcp.acceptSocket(association, socket);
       const cmd = await qp.receive();
       if (cmd.kind !== "command") throw new Error("not a command");
       const data = new Uint8Array(CONNECT_DATA_SIZE);
       await qp.receiveControllerData(cmd, 0, data);
       const { record, connection } = await handoffControllerQpair(qp, cmd.sqe, data);
       const released = await releaseSocket(connection);
-      assert.equal((connection as TcpDetached).stream.release!(), undefined); // once only
-      await adoptControllerQpair(record, streamFromSocket(released), worker);
+      await assert.rejects(releaseSocket(connection), /released/); // once only
+      await assert.rejects(releaseSocket(released), /passed here already/);
+      await adoptControllerQpair(record, released, worker);
     })());
   });
   const ctrl = await connect({
@@ -358,7 +343,10 @@ test("releaseSocket() refuses what cannot be passed", async () => {
     qid: 0,
     qsize: 32,
   });
-  await assert.rejects(releaseSocket(loop.detach(host)), /not a detached TCP one/);
+  await assert.rejects(
+    releaseSocket(await host.detach()),
+    /transport loopback cannot pass its connections/,
+  );
   await listener.close();
 });
 
@@ -435,7 +423,7 @@ test("the producers and consumers check their arguments", async () => {
 
   // Adopting needs a port of the record's transport, and a connection of the record's kind.
   const target = ramTarget();
-  const d = loop.detach(qp);
+  const d = await qp.detach();
   const record = {
     trtype: TransportType.INTRA_HOST,
     params: { admin: true, sqFlowControl: true, qsize: 32, sqhd: 0 },

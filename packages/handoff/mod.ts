@@ -21,9 +21,13 @@
  *   kernel's `nvmft_handoff()`).
  * - {@link ./connection.ts}: what goes beside a record. A TCP qpair list's `fd` is the index of
  *   its connection in the array handed over, as libnv numbers the descriptors `nvlist_send()`
- *   passes; in one process a connection is what the transport's `detach()` returned, across
- *   processes {@linkcode releaseSocket} gives up the socket for `child.send(message, socket)`
- *   and `streamFromSocket()` of `@nvmf/transport-tcp` takes it up again.
+ *   passes; in one process a connection is the carrier a queue pair's `detach()` returned,
+ *   across processes {@linkcode releaseSocket} gives up the socket for
+ *   `child.send(message, socket)` and the other side adopts the record with the socket as it came.
+ *
+ * Only the `@nvmf/transport` contract is used — `QueuePair.detach()`, `Transport.adopt()`,
+ * `Transport.handoffParams()`, `Transport.carrierFrom()` — so every transport that implements it
+ * is handed off the same way; no concrete transport is imported.
  *
  * Handed-off queue pairs carry on where they were: no new ICReq, no new Connect, the SQ head
  * and tail continue from the record. What is handed over must be idle, as libnvmf requires.
@@ -63,7 +67,6 @@
  *
  * // The host connects through the acceptor, then hands its association to a new owner.
  * const first = await connect({ transport: "tcp", address: listener.address, subnqn,
- *   persistHostIdentity: false, asyncEvents: false });
  * await (await first.namespace(1)).write(0, new Uint8Array(512).fill(5));
  * const { record, connections } = await handoffHost(first);
  * const bytes = packNvList(hostHandoffToNvList(record));
@@ -85,3 +88,71 @@ export * from "./records.ts";
 export * from "./connection.ts";
 export * from "./host.ts";
 export * from "./controller.ts";
+
+// The types of other packages this package's API uses, so that its documentation is complete.
+export type {
+  AdoptOptions,
+  AsyncEvent,
+  BlockRange,
+  ConnectOptions,
+  HostAssociationState,
+  HostController,
+  HostControllerState,
+  HostEvent,
+  HostEventListener,
+  HostEventType,
+  IoOptions,
+  Namespace,
+} from "@nvmf/host";
+export type {
+  ConnectRejectedEvent,
+  ControllerEvent,
+  ListenOptions,
+  Namespace as ControllerNamespace,
+  NamespaceBackend,
+  NamespaceOptions,
+  NamespaceStats,
+  Port,
+  Subsystem,
+  SubsystemOptions,
+  Target,
+  TargetErrorEvent,
+  TargetEvents,
+  WriteOptions,
+} from "@nvmf/controller";
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  HandoffCarrier,
+  HandoffParams,
+  Listener,
+  QueuePair,
+  QueuePairHandoff,
+  QueuePairResume,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+} from "@nvmf/transport";
+export type {
+  Cap,
+  DiscoveryLog,
+  DiscoveryLogEntry,
+  DiscoveryLogHeader,
+  IdentifyController,
+  IdentifyNamespace,
+  LbaFormat,
+  NsIdDescriptor,
+  PowerStateDescriptor,
+  Vs,
+} from "@nvmf/proto";

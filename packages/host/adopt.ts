@@ -97,13 +97,14 @@ export interface AdoptOptions
  *
  * const state = await first.handoff();
  * assert.equal(first.state, "handed-off");
- * const move = (qp: typeof state.admin) => {
- *   const d = loopback.detach(qp);
- *   return loopback.adopt(qp.association, d, { ...d.state, qid: d.state.qid });
+ * // Each queue pair detaches through the transport contract; the same transport adopts it.
+ * const move = async (qp: typeof state.admin) => {
+ *   const h = await qp.detach();
+ *   return h.transport.adopt(qp.association, h, { ...h.state, qid: h.state.qid });
  * };
  * const ctrl = await adopt({
  *   ...options, hostnqn: state.hostnqn, hostid: state.hostid,
- *   admin: move(state.admin), io: state.io.map(move), cdata: state.cdata,
+ *   admin: await move(state.admin), io: await Promise.all(state.io.map(move)), cdata: state.cdata,
  * });
  * assert.equal(ctrl.cntlid, state.cntlid);
  * assert.equal((await (await ctrl.namespace(1)).read(0, 1))[511], 9);

@@ -11,7 +11,7 @@ import {
   StatusCodeType,
   statusOf,
 } from "@nvmf/proto";
-import { SGL_ID_IN_CAPSULE, SGL_ID_TRANSPORT } from "@nvmf/transport";
+import { SGL_ID_IN_CAPSULE, SGL_ID_TRANSPORT } from "@nvmf/transport/implement";
 import { commands, pattern, setup, snapshot } from "./_fixtures.ts";
 
 // Namespace I/O against our controller over loopback: the commands, MDTS splits, queue depth,

@@ -39,12 +39,6 @@ export interface ConnectOptions {
   /** The Host Identifier, 16 bytes or a UUID string; see {@linkcode resolveHostIdentity}. */
   hostid?: Uint8Array | string;
   /**
-   * Ignored: `connect()` reads and writes no files.
-   *
-   * @deprecated Pass `hostnqn` and `hostid`, e.g. from {@linkcode persistentHostIdentity}.
-   */
-  persistHostIdentity?: boolean;
-  /**
    * CNTLID asked for in the admin queue's Connect: FFFFh (dynamic model, the default), FFFEh
    * (any controller of a static subsystem) or a static controller's ID.
    */

@@ -23,26 +23,29 @@ import {
 } from "@nvmf/proto";
 import {
   type Association,
-  BaseQueuePair,
   type Capsule,
   type CommandCapsule,
-  commandSglLength,
   type ConnectParams,
-  isInCapsuleCommand,
+  type HandoffCarrier,
+  type HandoffParams,
   type Listener,
-  prepareCommandSgl,
   type QueuePair,
   QueuePairClosedError,
+  type QueuePairHandoff,
+  type QueuePairResume,
   type QueuePairState,
   type SendOutcome,
   type Transport,
   type TransportAddress,
   TransportError,
-  validateCommandSgl,
 } from "@nvmf/transport";
-
-// The types of @nvmf/transport this module's API uses, so that its documentation is complete.
-export type * from "@nvmf/transport";
+import {
+  BaseQueuePair,
+  commandSglLength,
+  isInCapsuleCommand,
+  prepareCommandSgl,
+  validateCommandSgl,
+} from "@nvmf/transport/implement";
 
 /** What a loopback hook sees of one capsule crossing a connection. */
 export interface LoopbackCapsuleEvent {
@@ -103,70 +106,53 @@ class LoopbackCommand implements CommandCapsule {
   }
 }
 
-/**
- * Where a new owner continues a detached loopback connection: queue identity and SQ state (see
- * {@linkcode LoopbackTransport.adopt}).
- */
-export interface LoopbackResume {
-  /** The admin queue? */
-  admin: boolean;
-  /** Queue ID, when known (a controller learns it from Connect). */
-  qid?: number;
-  /** Queue size in entries. */
-  qsize: number;
-  /** SQ head to continue from. */
-  sqhd: number;
-  /** SQ tail to continue from (host side). */
-  sqtail?: number;
-  /** Whether SQ flow control is in force. */
-  sqFlowControl: boolean;
-}
-
-// Friend of LoopbackDetached, set in its static block.
+// Friend of LoopbackHandoff, set in its static block.
 let takeEnd: (
-  d: LoopbackDetached,
+  h: LoopbackHandoff,
   transport: LoopbackTransport,
   controller: boolean,
 ) => LoopbackQueuePair;
 
 /**
- * A loopback connection taken from its queue pair by {@linkcode LoopbackTransport.detach}: the
- * queue state to continue from, and (opaque) the connection itself, which capsules from the
- * peer wait in until {@linkcode LoopbackTransport.adopt} gives it a new owner.
+ * A loopback connection taken from its queue pair by `detach()`: the queue state to continue
+ * from, and the connection itself, which capsules from the peer wait in until
+ * {@linkcode LoopbackTransport.adopt} gives it a new owner.
  */
-export class LoopbackDetached {
-  /** The queue state when it was detached. */
+class LoopbackHandoff implements QueuePairHandoff {
   readonly state: QueuePairState;
   readonly #end: LoopbackQueuePair;
-  #adopted = false;
+  #spent = false;
 
-  /** The fabric the connection belongs to: the transport to adopt it with. */
   get transport(): LoopbackTransport {
     return this.#end.transport;
   }
 
-  /**
-   * Made by {@linkcode LoopbackTransport.detach}.
-   *
-   * @param end The detached end.
-   * @param state Its state.
-   */
-  constructor(end: unknown, state: QueuePairState) {
-    this.#end = end as LoopbackQueuePair;
+  constructor(end: LoopbackQueuePair, state: QueuePairState) {
+    this.#end = end;
     this.state = state;
   }
 
+  discard(): Promise<void> {
+    if (!this.#spent) {
+      this.#spent = true;
+      this.#end.discardDetached();
+    }
+    return Promise.resolve();
+  }
+
   static {
-    takeEnd = (d, transport, controller) => {
-      if (d.#adopted) throw new TypeError("Cannot adopt the connection: it was adopted already");
-      if (d.#end.transport !== transport) {
+    takeEnd = (h, transport, controller) => {
+      if (h.#spent) {
+        throw new TypeError("Cannot adopt the connection: it was adopted or discarded already");
+      }
+      if (h.#end.transport !== transport) {
         throw new TypeError("Cannot adopt the connection: it belongs to another loopback fabric");
       }
-      if (d.#end.controller !== controller) {
+      if (h.#end.controller !== controller) {
         throw new TypeError("Cannot adopt the connection: the association has the other role");
       }
-      d.#adopted = true;
-      return d.#end;
+      h.#spent = true;
+      return h.#end;
     };
   }
 }
@@ -188,7 +174,7 @@ class LoopbackQueuePair extends BaseQueuePair {
     link: Link,
     controller: boolean,
     params?: ConnectParams,
-    resume?: LoopbackResume,
+    resume?: QueuePairResume,
   ) {
     super(association, {
       controller,
@@ -209,8 +195,8 @@ class LoopbackQueuePair extends BaseQueuePair {
     return this.#transport;
   }
 
-  /** Ends this end for a new owner; see {@linkcode LoopbackTransport.detach}. */
-  detach(): LoopbackDetached {
+  /** Ends this end for a new owner, synchronously; see `QueuePair.detach()`. */
+  detachNow(): LoopbackHandoff {
     if (this.done) throw this._doneError("detach");
     if (this.#inflight.size > 0) {
       throw new Error(
@@ -220,14 +206,29 @@ class LoopbackQueuePair extends BaseQueuePair {
     const state = this.state();
     this.#parked = [];
     this._handedOff();
-    return new LoopbackDetached(this, state);
+    return new LoopbackHandoff(this, state);
+  }
+
+  protected _detach(): Promise<QueuePairHandoff> {
+    try {
+      return Promise.resolve(this.detachNow());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** A detached end nobody adopts: the connection closes, the peer sees an orderly close. */
+  discardDetached(): void {
+    this.#parked = undefined;
+    this.#downWhileDetached = undefined;
+    this.#link.close(this);
   }
 
   /** Continues the connection of a detached end: takes its place on the link. */
   static takeOver(
     old: LoopbackQueuePair,
     association: Association,
-    resume: LoopbackResume,
+    resume: QueuePairResume,
   ): LoopbackQueuePair {
     const link = old.#link;
     const qp = new LoopbackQueuePair(
@@ -643,15 +644,16 @@ export class LoopbackTransport implements Transport {
   }
 
   /**
-   * Takes the connection of one of this fabric's queue pairs for a new owner (`@nvmf/handoff`),
-   * as `TcpQueuePair.detach()` does for NVMe/TCP: the queue pair is done (its `closed` settles
-   * with undefined, waiting receivers reject) but the connection stays up, and what the peer
-   * sends meanwhile waits for the owner that {@linkcode LoopbackTransport.adopt}s it.
+   * Continues a detached connection of this fabric as a new queue pair of `association`, at
+   * `resume` (e.g. from a handoff record); capsules that arrived meanwhile are received first.
+   * The loopback records nothing of its own: `resume.params` is ignored.
    *
-   * @param qp A queue pair made by this transport's `connect` or accepted from its listeners.
-   * @returns The detached connection and the state to continue from.
-   * @throws {TypeError} When `qp` is not one of this transport's.
-   * @throws {Error} When it is done, or (host side) commands are in flight.
+   * @param association The new owner's association (same role as the detached end).
+   * @param carrier What a queue pair of this fabric's `detach()` returned.
+   * @param resume Queue identity and SQ state to continue from.
+   * @returns The queue pair.
+   * @throws {TypeError} When `carrier` is not a loopback one, comes from another fabric, was
+   * adopted or discarded already, or the association has the other role.
    * @example Usage
    * ```ts
    * import { Association } from "@nvmf/transport";
@@ -663,39 +665,30 @@ export class LoopbackTransport implements Transport {
    *   address: { traddr: "d" }, admin: true, qid: 0, qsize: 32,
    * });
    * const ctrl = await listener.accept();
-   * const detached = loop.detach(old);
+   * const handoff = await old.detach();
    * assert.equal(await old.closed, undefined);
-   * const host = loop.adopt(old.association, detached, { ...detached.state, admin: true, qid: 0 });
+   * const host = loop.adopt(old.association, handoff, handoff.state);
    * await host.transmit({ kind: "command", sqe: new Uint8Array(64), data: undefined, direction: undefined });
    * assert.equal((await ctrl.receive()).kind, "command");
    * await host.close();
    * await listener.close();
    * ```
    */
-  detach(qp: QueuePair): LoopbackDetached {
-    if (!(qp instanceof LoopbackQueuePair) || qp.transport !== this) {
-      throw new TypeError("Cannot detach the queue pair: it is not one of this loopback fabric's");
+  adopt(association: Association, carrier: HandoffCarrier, resume: QueuePairResume): QueuePair {
+    if (!(carrier instanceof LoopbackHandoff)) {
+      throw new TypeError("Cannot adopt the connection: it is not a loopback one");
     }
-    return qp.detach();
+    const old = takeEnd(carrier, this, association.controller);
+    return LoopbackQueuePair.takeOver(old, association, resume);
   }
 
   /**
-   * Continues a detached connection as a new queue pair of `association`, at the recorded queue
-   * state (e.g. from a handoff record); capsules that arrived meanwhile are received first.
+   * The loopback's values of a handoff record: none (its records carry only the generic qpair
+   * fields, trtype 254).
    *
-   * @param association The new owner's association (same role as the detached end).
-   * @param detached What {@linkcode LoopbackTransport.detach} returned.
-   * @param resume Queue identity and SQ state to continue from.
-   * @returns The queue pair.
-   * @throws {TypeError} When `detached` comes from another fabric, was adopted already, or the
-   * association has the other role.
+   * @returns An empty record.
    */
-  adopt(
-    association: Association,
-    detached: LoopbackDetached,
-    resume: LoopbackResume,
-  ): QueuePair {
-    const old = takeEnd(detached, this, association.controller);
-    return LoopbackQueuePair.takeOver(old, association, resume);
+  handoffParams(): HandoffParams {
+    return {};
   }
 }

@@ -23,9 +23,9 @@ import {
   type QueuePair,
   QueuePairClosedError,
   responseCapsule,
-  SGL_ID_TRANSPORT,
   TransportError,
 } from "@nvmf/transport";
+import { SGL_ID_TRANSPORT } from "@nvmf/transport/implement";
 import { runCommand, serveDisk } from "@nvmf/transport/testing";
 import { loopback, type LoopbackHooks, LoopbackTransport } from "./mod.ts";
 
@@ -431,4 +431,45 @@ test("sendControllerData() reports more, sent and success-sent as the kernel doe
     assert.deepEqual([into[0], into[1023]], [1, 2]);
     await shutdown(p);
   }
+});
+
+test("detach() and adopt(): capsules sent meanwhile wait for the new owner; carriers are checked", async () => {
+  const p = await pair({ admin: true });
+  const disk = new Uint8Array(1 << 14);
+  const first = serveDisk(p.ctrl, disk);
+  await runCommand(p.host, NvmOpcode.WRITE, 1, 0, pattern(512, 3));
+  const h = await p.host.detach();
+  assert.equal(await p.host.closed, undefined);
+  assert.deepEqual([h.state.sqtail, h.transport], [1, p.transport]);
+  assert.deepEqual(p.transport.handoffParams(), {});
+  // The controller end goes too, while the host's next command is on its way.
+  await p.ctrl.detach().then(async (c) => {
+    assert.equal(await first, 1);
+    const other = new LoopbackTransport();
+    assert.throws(() => other.adopt(p.ctrl.association, c, c.state), /another loopback fabric/);
+    assert.throws(() => p.transport.adopt(p.host.association, c, c.state), /other role/);
+    const host = p.transport.adopt(p.host.association, h, h.state);
+    assert.throws(() => p.transport.adopt(p.host.association, h, h.state), /already/);
+    const into = new Uint8Array(512);
+    const reading = runCommand(host, NvmOpcode.READ, 2, 0, into);
+    const ctrl = p.transport.adopt(p.ctrl.association, c, c.state);
+    const second = serveDisk(ctrl, disk);
+    const cqe = await reading;
+    assert.deepEqual(into, pattern(512, 3));
+    assert.equal(cqeSqhd(cqe), 2);
+    await host.close();
+    assert.equal(await second, 1);
+  });
+  await p.listener.close();
+});
+
+test("a discarded loopback carrier closes the connection in an orderly way", async () => {
+  const p = await pair({});
+  const h = await p.host.detach();
+  await h.discard();
+  await h.discard();
+  assert.equal(await p.ctrl.closed, undefined);
+  assert.throws(() => p.transport.adopt(p.host.association, h, h.state), /discarded/);
+  await assert.rejects(p.host.detach(), QueuePairClosedError);
+  await p.listener.close();
 });

@@ -33,8 +33,51 @@
 import { registerTransport } from "@nvmf/transport";
 import { LoopbackTransport } from "./loopback.ts";
 
-export * from "./loopback.ts";
+// The types of @nvmf/transport this package's API uses, so that its documentation is complete.
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  HandoffCarrier,
+  HandoffParams,
+  Listener,
+  QueuePair,
+  QueuePairHandoff,
+  QueuePairResume,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+  TransportErrorOptions,
+} from "@nvmf/transport";
 
-/** The instance registered as `"loopback"` when this package is imported. */
+export {
+  type LoopbackCapsuleEvent,
+  type LoopbackHooks,
+  type LoopbackOptions,
+  LoopbackTransport,
+} from "./loopback.ts";
+
+/**
+ * The instance registered as `"loopback"` when this package is imported.
+ *
+ * @example Usage
+ * ```ts
+ * import { getTransport } from "@nvmf/transport";
+ * import { loopback } from "@nvmf/transport-loopback";
+ * import assert from "node:assert/strict";
+ * assert.equal(getTransport("loopback"), loopback);
+ * assert.equal(getTransport(254), loopback);
+ * ```
+ */
 export const loopback: LoopbackTransport = new LoopbackTransport();
 registerTransport(loopback);

@@ -13,6 +13,7 @@ import {
   decodePdu,
   encodePdu,
   Fes,
+  fesName,
   type IcReq,
   ICREQ_DGST,
   ICREQ_HPDA,
@@ -34,10 +35,9 @@ import {
   TERMREQ_FES,
 } from "@nvmf/proto";
 import { type Association, TransportError } from "@nvmf/transport";
-import type { TcpNegotiated } from "./queue_pair.ts";
+import type { TcpNegotiated } from "./handoff.ts";
 import type { PduReader } from "./reader.ts";
 import type { ByteStream } from "./stream.ts";
-import { fesLabel } from "./fes.ts";
 
 const NO_DIGESTS = { hdgst: false, ddgst: false, pda: 0 };
 
@@ -66,7 +66,7 @@ async function refuse(
   }
   stream.close();
   return new TransportError(
-    `${reason}: sent TermReq ${fesLabel(fes)} (fes ${fes}, fei ${fei})`,
+    `${reason}: sent TermReq ${fesName(fes)} (fes ${fes}, fei ${fei})`,
     "negotiation",
     { fes, fei },
   );
@@ -99,7 +99,7 @@ async function readIcPdu(
     }
     stream.close();
     throw new TransportError(
-      `The peer refused the connection with a TermReq: ${fesLabel(fes)} (fes ${fes}, fei ${fei})`,
+      `The peer refused the connection with a TermReq: ${fesName(fes)} (fes ${fes}, fei ${fei})`,
       "termreq",
       { fes, fei },
     );

@@ -38,7 +38,9 @@ import {
   TransportError,
 } from "@nvmf/transport";
 import { runCommand, serveDisk } from "@nvmf/transport/testing";
-import { type ByteStream, dial, listen, PduReader, TcpTransport } from "./mod.ts";
+import { TcpTransport } from "./mod.ts";
+import { PduReader } from "./reader.ts";
+import { type ByteStream, dial, listen } from "./stream.ts";
 
 const PLAIN: PduOptions = { hdgst: false, ddgst: false, pda: 0 };
 
@@ -385,7 +387,7 @@ test("controller ends the connection on a received TermReq, without answering", 
   assert.ok(e instanceof TransportError);
   assert.equal(e.code, "termreq");
   assert.equal(e.fes, Fes.PDU_SEQUENCE_ERROR);
-  assert.match(e.message, /PDU_SEQUENCE_ERROR/);
+  assert.match(e.message, /PDU sequence error/);
   assert.equal(await readPdu(h.reader), undefined);
   await h.close();
 });
@@ -827,7 +829,7 @@ test("host surfaces a received TermReq as a typed error naming the FES", async (
     pending,
     (e) =>
       e instanceof TransportError && e.code === "termreq" && e.fes === 3 &&
-      /HEADER_DIGEST_ERROR/.test(e.message),
+      /Header digest error/.test(e.message),
   );
   await c.close();
 });

@@ -30,6 +30,18 @@
  * first (`checkPduHeader` from `@nvmf/proto`), in-capsule data is bounded by the negotiated
  * size, C2H data by the host's own buffer, H2C data by MAXH2CDATA and the R2T it answers.
  *
+ * ## Handoff
+ *
+ * A queue pair's `detach()` gives up its connection (the socket and the bytes already
+ * received) and `tcp.adopt()` continues it at a recorded SQ head and tail with no ICReq, as
+ * FreeBSD hands queue pairs to its kernel; `tcp.handoffParams()` writes the TCP fields of
+ * FreeBSD's qpair nvlist. A socket the application accepted with `node:net`
+ * (`tcp.acceptSocket()`) can go to another process: the carrier's `release()` gives it up for
+ * `child.send(message, socket)`, and `tcp.carrierFrom(socket)` takes it up there.
+ *
+ * The byte-stream adapter the transport runs on (Deno sockets on Deno, `node:net` elsewhere) is
+ * `@nvmf/transport-tcp/stream`, for raw measurements and tests.
+ *
  * @example Host and controller on 127.0.0.1
  * ```ts
  * import { Association, commandCapsule, getTransport, responseCapsule } from "@nvmf/transport";
@@ -66,18 +78,32 @@ import { registerTransport } from "@nvmf/transport";
 import { tcp } from "./transport.ts";
 
 export { tcp, type TcpListenOptions, TcpTransport } from "./transport.ts";
-export {
-  type TcpDetached,
-  type TcpNegotiated,
-  TcpQueuePair,
-  type TcpQueuePairInit,
-} from "./queue_pair.ts";
-export { type ByteListener, type ByteStream, dial, listen, streamFromSocket } from "./stream.ts";
-export { PduReader, TruncatedStreamError } from "./reader.ts";
-export { controllerHandshake, hostHandshake } from "./handshake.ts";
-export { fesLabel } from "./fes.ts";
 
 // The types of @nvmf/transport this package's API uses, so that its documentation is complete.
-export type * from "@nvmf/transport";
+export type {
+  Association,
+  AssociationControllerData,
+  AssociationParams,
+  Capsule,
+  CommandCapsule,
+  ConnectedQueue,
+  ConnectParams,
+  DataDirection,
+  HandoffCarrier,
+  HandoffParams,
+  Listener,
+  QueuePair,
+  QueuePairHandoff,
+  QueuePairResume,
+  QueuePairState,
+  ResponseCapsule,
+  SendOutcome,
+  TcpAssociationParams,
+  Transport,
+  TransportAddress,
+  TransportError,
+  TransportErrorCode,
+  TransportErrorOptions,
+} from "@nvmf/transport";
 
 registerTransport(tcp);

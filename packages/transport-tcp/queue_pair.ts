@@ -35,6 +35,7 @@ import {
   DATA_TTAG,
   type DataHeader,
   Fes,
+  fesName,
   GenericStatus,
   NvmeStatusError,
   PDU_DIGEST_SIZE,
@@ -64,37 +65,23 @@ import {
 } from "@nvmf/proto";
 import {
   type Association,
-  BaseQueuePair,
   type Capsule,
   type CommandCapsule,
+  QueuePairClosedError,
+  type QueuePairHandoff,
+  type SendOutcome,
+  TransportError,
+} from "@nvmf/transport";
+import {
+  BaseQueuePair,
   commandSglLength,
   isInCapsuleCommand,
   prepareCommandSgl,
-  QueuePairClosedError,
-  type QueuePairState,
-  type SendOutcome,
-  TransportError,
   validateCommandSgl,
-} from "@nvmf/transport";
+} from "@nvmf/transport/implement";
+import { TcpCarrier, type TcpNegotiated } from "./handoff.ts";
 import { type PduReader, TruncatedStreamError } from "./reader.ts";
 import type { ByteStream } from "./stream.ts";
-import { fesLabel } from "./fes.ts";
-
-/** What ICReq/ICResp settled for a connection. */
-export interface TcpNegotiated {
-  /** Header digests in force. */
-  headerDigests: boolean;
-  /** Data digests in force. */
-  dataDigests: boolean;
-  /** Alignment we ask of the peer (our HPDA or CPDA), 0's based dwords. */
-  rxpda: number;
-  /** Alignment the peer asks of us, 0's based dwords. */
-  txpda: number;
-  /** Outstanding R2Ts per command the host accepts, 1-based. */
-  maxr2t: number;
-  /** Most data in one H2CData PDU. */
-  maxh2cdata: number;
-}
 
 /** Largest data payload of one PDU we send (FreeBSD's tcp_max_transmit_data). */
 const MAX_TX_DATA = 256 * 1024;
@@ -205,23 +192,9 @@ export interface TcpQueuePairInit {
   sqtail?: number;
   /**
    * When continuing a handed-off connection: the previous owner's receive loop, which must end
-   * before this one starts reading (see {@linkcode TcpQueuePair.detach}).
+   * before this one starts reading (see `TcpQueuePair._detach`).
    */
   after?: Promise<void>;
-}
-
-/** What {@linkcode TcpQueuePair.detach} hands to the next owner of a connection. */
-export interface TcpDetached {
-  /** The open connection. */
-  stream: ByteStream;
-  /** Its reader, with any bytes already received. */
-  reader: PduReader;
-  /** What ICReq/ICResp negotiated. */
-  negotiated: TcpNegotiated;
-  /** The queue state (qid, qsize, sqhd, sqtail, SQ flow control) to continue from. */
-  state: QueuePairState;
-  /** Settles when the old owner has stopped reading; pass it as `after` to the new owner. */
-  released: Promise<void>;
 }
 
 /**
@@ -337,14 +310,13 @@ export class TcpQueuePair extends BaseQueuePair {
    * hands a queue pair to the kernel: nothing may be in flight (host: no command awaiting its
    * response; controller: no data transfer), queued PDUs are written first, and this queue
    * pair is then done (its `closed` settles with undefined) without closing the socket. Bytes
-   * already received stay in the returned reader; a read still pending lands there too, and the
-   * new owner starts reading once `released` settles.
+   * already received stay in the carrier's reader; a read still pending lands there too, and
+   * the new owner starts reading once the old read loop has ended.
    *
-   * @returns The connection, its reader and the state to continue from.
-   * @throws {Error} When commands or transfers are still in flight, or the queue pair is done.
+   * @returns The carrier: the connection, its reader and the state to continue from.
+   * @throws {Error} When commands or transfers are still in flight.
    */
-  async detach(): Promise<TcpDetached> {
-    if (this.done) throw this._doneError("detach");
+  protected async _detach(): Promise<QueuePairHandoff> {
     if (this.#commands.size > 0 || this.#activeTtags > 0 || this.#waitingR2ts.length > 0) {
       throw new Error(
         `Cannot detach the queue pair: ${
@@ -353,16 +325,15 @@ export class TcpQueuePair extends BaseQueuePair {
       );
     }
     if (this.#pendingOutput()) await this.#flush();
+    if (this.done) throw this._doneError("detach");
     const state = this.state();
     this.#detaching = true;
     this._handedOff();
-    return {
-      stream: this.#stream,
-      reader: this.#reader,
-      negotiated: { ...this.#tcp },
+    return new TcpCarrier(this.association.transport, this.#stream, this.#reader, {
       state,
+      negotiated: { ...this.#tcp },
       released: this.#loop.catch(() => {}),
-    };
+    });
   }
 
   /** The connection's peer address. */
@@ -1213,7 +1184,7 @@ export class TcpQueuePair extends BaseQueuePair {
     const fei = r.view.getUint32(r.start + TERMREQ_FEI, true);
     this.#end(
       new TransportError(
-        `Received a TermReq from ${this.remote}: ${fesLabel(fes)} (fes ${fes}, fei ${fei})`,
+        `Received a TermReq from ${this.remote}: ${fesName(fes)} (fes ${fes}, fei ${fei})`,
         "termreq",
         { fes, fei },
       ),
@@ -1249,7 +1220,7 @@ export class TcpQueuePair extends BaseQueuePair {
     this.#stage.set(r.buf.subarray(r.start, r.start + hlen), at + PduHeaderLength.TERM_REQ);
     this.#stageUsed = at + PduHeaderLength.TERM_REQ + hlen;
     const error = new TransportError(
-      `${reason}: sent TermReq ${fesLabel(fes)} (fes ${fes}, fei ${fei}) to ${this.remote}`,
+      `${reason}: sent TermReq ${fesName(fes)} (fes ${fes}, fei ${fei}) to ${this.remote}`,
       "protocol",
       { fes, fei },
     );

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { encodePdu, NvmOpcode, PduType } from "@nvmf/proto";
 import { Association, TransportError } from "@nvmf/transport";
 import { runCommand, serveDisk } from "@nvmf/transport/testing";
-import { dial, PduReader, TcpTransport } from "./mod.ts";
+import { TcpTransport } from "./mod.ts";
+import { PduReader } from "./reader.ts";
+import { dial } from "./stream.ts";
 
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;

@@ -1,5 +1,5 @@
 /**
- * The small byte-stream adapter NVMe/TCP runs on: Deno's TCP sockets (`Deno.connect`,
+ * `@nvmf/transport-tcp/stream`: the small byte-stream adapter NVMe/TCP runs on: Deno's TCP sockets (`Deno.connect`,
  * `Deno.listen`) when running on Deno, Node's `node:net` elsewhere (Bun, Node). The queue pair
  * reads into buffers it owns — on Deno straight from the socket into the caller's data buffer —
  * and writes batches of chunks.
@@ -63,7 +63,7 @@ const onDeno = typeof deno?.connect === "function" && typeof deno?.listen === "f
  * @returns The connected stream.
  * @example Usage
  * ```ts ignore
- * import { dial } from "@nvmf/transport-tcp";
+ * import { dial } from "@nvmf/transport-tcp/stream";
  * const s = await dial("127.0.0.1", 4420);
  * s.close();
  * ```
@@ -95,7 +95,7 @@ export async function dial(hostname: string, port: number): Promise<ByteStream> 
  * @returns The listener.
  * @example Usage
  * ```ts
- * import { dial, listen } from "@nvmf/transport-tcp";
+ * import { dial, listen } from "@nvmf/transport-tcp/stream";
  * import assert from "node:assert/strict";
  * const l = await listen("127.0.0.1", 0);
  * const [a, b] = await Promise.all([l.accept(), dial("127.0.0.1", l.local.port)]);
@@ -223,7 +223,7 @@ const HIGH_WATER = 1 << 20;
  * @example Usage
  * ```ts
  * import * as net from "node:net";
- * import { streamFromSocket } from "@nvmf/transport-tcp";
+ * import { streamFromSocket } from "@nvmf/transport-tcp/stream";
  * import assert from "node:assert/strict";
  * const server = net.createServer((s) => s.end(Uint8Array.of(7)));
  * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

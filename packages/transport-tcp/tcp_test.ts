@@ -226,9 +226,8 @@ test("detach() hands both ends of a live connection to new owners that carry on"
   await runCommand(s.host, NvmOpcode.WRITE, 1, 0, data);
   await runCommand(s.host, NvmOpcode.FLUSH, 2);
 
-  const { TcpQueuePair } = await import("./mod.ts");
-  const hostOld = s.host as InstanceType<typeof TcpQueuePair>;
-  const ctrlOld = s.ctrl as InstanceType<typeof TcpQueuePair>;
+  const hostOld = s.host;
+  const ctrlOld = s.ctrl;
   const h = await hostOld.detach();
   const c = await ctrlOld.detach();
   assert.equal(await hostOld.closed, undefined);
@@ -243,25 +242,15 @@ test("detach() hands both ends of a live connection to new owners that carry on"
     }),
   );
 
-  const host = new TcpQueuePair(hostOld.association, h.stream, h.reader, h.negotiated, {
-    controller: false,
-    admin: false,
-    qid: h.state.qid,
-    qsize: h.state.qsize,
-    sqFlowControl: h.state.sqFlowControl,
-    sqhd: h.state.sqhd,
-    sqtail: h.state.sqtail,
-    after: h.released,
-  });
-  const ctrl = new TcpQueuePair(ctrlOld.association, c.stream, c.reader, c.negotiated, {
-    controller: true,
-    admin: false,
+  // The host end from what it carries, the controller end from the record's TCP fields.
+  const host = tcp.adopt(hostOld.association, h, h.state);
+  const ctrl = tcp.adopt(ctrlOld.association, c, {
+    ...c.state,
     qid: c.state.qid,
-    qsize: c.state.qsize,
-    sqFlowControl: c.state.sqFlowControl,
-    sqhd: c.state.sqhd,
-    after: c.released,
+    sqtail: undefined,
+    params: tcp.handoffParams(c.state, 0),
   });
+  assert.throws(() => tcp.adopt(hostOld.association, h, h.state), /adopted.*already/);
   const second = serveDisk(ctrl, disk);
   const back = new Uint8Array(4096);
   const cqe = await runCommand(host, NvmOpcode.READ, 3, 0, back);
@@ -275,10 +264,32 @@ test("detach() hands both ends of a live connection to new owners that carry on"
 
 test("detach() refuses while a command is in flight", async () => {
   const s = await connectPair({});
-  const { TcpQueuePair } = await import("./mod.ts");
   const { commandCapsule } = await import("@nvmf/transport");
   const { encodeSqe } = await import("@nvmf/proto");
   await s.host.transmit(commandCapsule(encodeSqe({ opcode: NvmOpcode.FLUSH, cid: 1 })));
-  await assert.rejects((s.host as InstanceType<typeof TcpQueuePair>).detach(), /in flight/);
+  await assert.rejects(s.host.detach(), /in flight/);
   await teardown(s);
+});
+
+test("a discarded carrier closes the socket; adopt() and carrierFrom() check what they get", async () => {
+  const s = await connectPair({});
+  const h = await s.host.detach();
+  assert.throws(
+    () =>
+      tcp.adopt(s.host.association, { transport: tcp, discard: () => Promise.resolve() }, h.state),
+    /not an NVMe\/TCP one/,
+  );
+  assert.throws(() => tcp.carrierFrom(new Uint8Array(1)), /not a node:net socket/);
+  assert.throws(
+    () =>
+      tcp.adopt(s.host.association, h, {
+        ...h.state,
+        params: { ...tcp.handoffParams(h.state, 0), rxpda: 6 },
+      }),
+    RangeError,
+  );
+  await h.discard();
+  assert.equal(await s.ctrl.closed, undefined);
+  assert.throws(() => tcp.adopt(s.host.association, h, h.state), /discarded already/);
+  await s.listener.close();
 });

@@ -5,21 +5,27 @@
  * @module
  */
 
+import * as net from "node:net";
 import { TransportType } from "@nvmf/proto";
 import {
   type Association,
   type ConnectParams,
+  type HandoffCarrier,
+  type HandoffParams,
   type Listener,
   type QueuePair,
   QueuePairClosedError,
+  type QueuePairResume,
+  type QueuePairState,
   type Transport,
   type TransportAddress,
   TransportError,
 } from "@nvmf/transport";
+import { TcpCarrier, tcpHandoffParams, tcpNegotiatedOf } from "./handoff.ts";
 import { controllerHandshake, hostHandshake } from "./handshake.ts";
 import { TcpQueuePair } from "./queue_pair.ts";
 import { PduReader } from "./reader.ts";
-import { type ByteListener, type ByteStream, dial, listen } from "./stream.ts";
+import { type ByteListener, type ByteStream, dial, listen, streamFromSocket } from "./stream.ts";
 
 /** Receive buffer per connection: room for many small PDUs per read. */
 const RX_BUFFER = 64 * 1024;
@@ -253,7 +259,174 @@ export class TcpTransport implements Transport {
     }
     return new TcpListener(sockets, association, this.#listenOptions);
   }
+
+  /**
+   * Controller: sets up a queue pair on a TCP connection the caller accepted itself — ICReq and
+   * ICResp, as a listener's `accept()` does — as FreeBSD's ctld accepts sockets and hands each
+   * to `nvmf_accept()`. The queue pair's first capsule will be the host's Connect. A socket
+   * accepted with `node:net` (`net.createServer({ pauseOnConnect: true })`) can later be passed
+   * to another process: detach the queue pair and `release()` the carrier.
+   *
+   * @param association The controller association (its `tcp` parameters are what ICResp offers).
+   * @param socket A connected `node:net` socket.
+   * @returns The controller queue pair.
+   * @throws {TransportError} Code `"timeout"`, `"negotiation"`, `"protocol"` or `"connection"`
+   * when set-up fails; the socket is closed then.
+   * @example Usage
+   * ```ts
+   * import * as net from "node:net";
+   * import { Association } from "@nvmf/transport";
+   * import { tcp } from "@nvmf/transport-tcp";
+   * import assert from "node:assert/strict";
+   * const server = net.createServer({ pauseOnConnect: true });
+   * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+   * const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+   * const trsvcid = String((server.address() as net.AddressInfo).port);
+   * const [host, ctrl] = await Promise.all([
+   *   tcp.connect(new Association(tcp, false), {
+   *     address: { traddr: "127.0.0.1", trsvcid }, admin: true, qid: 0, qsize: 32,
+   *   }),
+   *   accepted.then((socket) => tcp.acceptSocket(new Association(tcp, true), socket)),
+   * ]);
+   * assert.equal(ctrl.controller, true);
+   * await host.close();
+   * assert.equal(await ctrl.closed, undefined);
+   * await new Promise((resolve) => server.close(resolve));
+   * ```
+   */
+  async acceptSocket(association: Association, socket: net.Socket): Promise<QueuePair> {
+    if (!association.controller) throw new TypeError("Cannot accept with a host association");
+    const stream = streamFromSocket(socket);
+    const reader = new PduReader(stream, RX_BUFFER);
+    try {
+      const negotiated = await withTimeout(
+        controllerHandshake(stream, reader, association),
+        stream,
+        `ICReq from ${stream.remote}`,
+      );
+      return new TcpQueuePair(association, stream, reader, negotiated, {
+        controller: true,
+        admin: false,
+        qsize: 0,
+        sqFlowControl: true,
+      });
+    } catch (e) {
+      stream.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Continues a handed-over NVMe/TCP connection at `resume`: no ICReq, no Connect. The
+   * negotiated values come from `resume.params` (a record's TCP fields, as the kernel's
+   * `tcp_allocate_qpair()` reads them) or else from the carrier of a queue pair detached in this
+   * process. Any `TcpTransport` adopts any NVMe/TCP carrier.
+   *
+   * @param association The new owner's association; its role is the queue pair's.
+   * @param carrier A detached queue pair's, or {@linkcode TcpTransport.carrierFrom}'s.
+   * @param resume Queue identity, SQ state, and the record's TCP fields.
+   * @returns The queue pair.
+   * @throws {TypeError} When the carrier is not an NVMe/TCP one, was adopted already, or came
+   * from another process without `resume.params`.
+   * @throws {RangeError} When a TCP field cannot be used.
+   * @example Usage
+   * ```ts
+   * import { Association, commandCapsule } from "@nvmf/transport";
+   * import { tcp } from "@nvmf/transport-tcp";
+   * import { encodeSqe } from "@nvmf/proto";
+   * import assert from "node:assert/strict";
+   * const listener = await tcp.listen(new Association(tcp, true), { traddr: "127.0.0.1", trsvcid: "0" });
+   * const old = await tcp.connect(new Association(tcp, false), {
+   *   address: listener.address, admin: true, qid: 0, qsize: 32,
+   * });
+   * const ctrl = await listener.accept();
+   * const handoff = await old.detach();
+   * const params = tcp.handoffParams(handoff.state, 0);
+   * assert.equal(params.rxpda, 4); // (PDA 0 + 1) * 4 bytes
+   * const host = tcp.adopt(new Association(tcp, false), handoff, { ...handoff.state, params });
+   * await host.transmit(commandCapsule(encodeSqe({ opcode: 0, cid: 1 })));
+   * assert.equal((await ctrl.receive()).kind, "command");
+   * await host.close();
+   * await ctrl.closed;
+   * await listener.close();
+   * ```
+   */
+  adopt(association: Association, carrier: HandoffCarrier, resume: QueuePairResume): QueuePair {
+    if (!(carrier instanceof TcpCarrier)) {
+      throw new TypeError("Cannot adopt the connection: it is not an NVMe/TCP one");
+    }
+    let negotiated = carrier.negotiated;
+    if (resume.params !== undefined) negotiated = tcpNegotiatedOf(resume.params);
+    if (negotiated === undefined) {
+      throw new TypeError(
+        "Cannot adopt a connection from another process without the record's TCP fields (resume.params)",
+      );
+    }
+    carrier.take();
+    return new TcpQueuePair(association, carrier.stream, carrier.reader, negotiated, {
+      controller: association.controller,
+      admin: resume.admin,
+      qid: resume.qid,
+      qsize: resume.qsize,
+      sqFlowControl: resume.sqFlowControl,
+      sqhd: resume.sqhd,
+      sqtail: resume.sqtail,
+      after: carrier.released,
+    });
+  }
+
+  /**
+   * The TCP fields of a qpair handoff record (FreeBSD's `tcp_kernel_handoff_params()`): `fd`,
+   * `rxpda` and `txpda` in bytes ((PDA + 1) * 4), `headerDigests`, `dataDigests`, `maxr2t` 0's
+   * based, `maxh2cdata`, and `maxIcd` (0 on the controller side, as `tcp_accept()` leaves it).
+   *
+   * @param state A queue pair's state.
+   * @param connection The index of its connection among those handed over: the record's `fd`.
+   * @returns The named values.
+   * @example Usage
+   * ```ts
+   * import { tcp } from "@nvmf/transport-tcp";
+   * import assert from "node:assert/strict";
+   * const params = tcp.handoffParams({
+   *   controller: true, admin: false, qid: 1, qsize: 128, sqhd: 0, sqtail: 0, sqFlowControl: true,
+   *   transport: { rxpda: 0, txpda: 0, headerDigests: false, dataDigests: false, maxr2t: 1,
+   *     maxh2cdata: 131072, maxIcd: 16384 },
+   * }, 0);
+   * assert.deepEqual([params.rxpda, params.maxr2t, params.maxIcd], [4, 0, 0]);
+   * ```
+   */
+  handoffParams(state: QueuePairState, connection: number): HandoffParams {
+    return tcpHandoffParams(state, connection);
+  }
+
+  /**
+   * A carrier for a socket another process passed (what a carrier's `release()` gave up there,
+   * received with `process.on("message", (message, socket) => ...)`); adopt it with the
+   * record's TCP fields in `resume.params`.
+   *
+   * @param passed A `node:net` socket.
+   * @returns The carrier.
+   * @throws {TypeError} When `passed` is not a `node:net` socket.
+   */
+  carrierFrom(passed: unknown): HandoffCarrier {
+    if (!(passed instanceof net.Socket)) {
+      throw new TypeError("Cannot take the connection up: it is not a node:net socket");
+    }
+    const stream = streamFromSocket(passed);
+    return new TcpCarrier(this, stream, new PduReader(stream, RX_BUFFER));
+  }
 }
 
-/** The instance registered as `"tcp"` when this package is imported. */
+/**
+ * The instance registered as `"tcp"` when this package is imported.
+ *
+ * @example Usage
+ * ```ts
+ * import { getTransport } from "@nvmf/transport";
+ * import { tcp } from "@nvmf/transport-tcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(getTransport("tcp"), tcp);
+ * assert.equal(getTransport(3), tcp);
+ * ```
+ */
 export const tcp: TcpTransport = new TcpTransport();

@@ -26,9 +26,16 @@
  *   {@linkcode QueuePairClosedError}; a command's NVMe status is `NvmeStatusError` from
  *   `@nvmf/proto`.
  *
- * Transports extend {@linkcode BaseQueuePair}, the transport-independent half (receive queue,
- * close/error signal, SQ head and tail accounting), and use the SGL helpers
- * {@linkcode prepareCommandSgl} and {@linkcode validateCommandSgl}.
+ * - Handoff: {@linkcode QueuePair.detach} gives a queue pair's connection up as a
+ *   {@linkcode QueuePairHandoff} (its state and an opaque {@linkcode HandoffCarrier}),
+ *   {@linkcode Transport.adopt} makes a live queue pair from a carrier at a recorded SQ head and
+ *   tail (no ICReq, no Connect), {@linkcode Transport.handoffParams} names the transport's
+ *   negotiated values for a record, and {@linkcode Transport.carrierFrom} takes up a connection
+ *   passed from another process. `@nvmf/handoff` is written against these alone.
+ *
+ * Writing a transport: `@nvmf/transport/implement` has {@linkcode BaseQueuePair}, the
+ * transport-independent half (receive queue, close/error signal, SQ head and tail accounting),
+ * and the SGL helpers every transport shares.
  *
  * @example A command and its data over the loopback transport
  * ```ts
@@ -67,9 +74,40 @@
  * @module
  */
 
-export * from "./errors.ts";
-export * from "./capsule.ts";
-export * from "./association.ts";
-export * from "./queue_pair.ts";
-export * from "./transport.ts";
-export * from "./sgl.ts";
+export {
+  QueuePairClosedError,
+  TransportError,
+  type TransportErrorCode,
+  type TransportErrorOptions,
+} from "./errors.ts";
+export {
+  type Capsule,
+  type CommandCapsule,
+  commandCapsule,
+  type DataDirection,
+  type ResponseCapsule,
+  responseCapsule,
+} from "./capsule.ts";
+export {
+  Association,
+  type AssociationControllerData,
+  type AssociationParams,
+  DEFAULT_ASSOCIATION_PARAMS,
+  type TcpAssociationParams,
+} from "./association.ts";
+export type { ConnectedQueue, QueuePair, QueuePairState, SendOutcome } from "./queue_pair.ts";
+export {
+  type ConnectParams,
+  getTransport,
+  type Listener,
+  registeredTransports,
+  registerTransport,
+  type Transport,
+  type TransportAddress,
+} from "./transport.ts";
+export type {
+  HandoffCarrier,
+  HandoffParams,
+  QueuePairHandoff,
+  QueuePairResume,
+} from "./handoff.ts";

@@ -5,7 +5,8 @@
  * {@linkcode QueuePair} is the contract host and controller code is written against.
  * {@linkcode BaseQueuePair} is its transport-independent half, which every transport extends
  * (as FreeBSD splits `nvmf_transport.c` from `nvmf_tcp.c`): it keeps the receive queue, the
- * close and error signal, and the SQ head/tail accounting that a handoff records.
+ * close and error signal, and the SQ head/tail accounting that a handoff records. Transports
+ * import it from `@nvmf/transport/implement`.
  *
  * SQ accounting follows FreeBSD's libnvmf: a host advances SQTAIL for every command it
  * transmits and, with SQ flow control, takes SQHD from every CQE it receives; a controller
@@ -19,6 +20,7 @@ import { cqeSqhd, setCqeSqhd, SQHD_FLOW_CONTROL_DISABLED } from "@nvmf/proto";
 import type { Association } from "./association.ts";
 import type { Capsule, CommandCapsule } from "./capsule.ts";
 import { QueuePairClosedError, TransportError } from "./errors.ts";
+import type { QueuePairHandoff } from "./handoff.ts";
 
 /**
  * What `sendControllerData` did, as the kernel's `nvmf_send_controller_data` reports it:
@@ -119,6 +121,18 @@ export interface QueuePair {
   setConnected(connect: ConnectedQueue): void;
   /** The negotiated state, for a handoff. */
   state(): QueuePairState;
+  /**
+   * Hands the connection to a new owner (FreeBSD's libnvmf handing a queue pair to the kernel):
+   * nothing may be in flight (host: no command awaiting its response; controller: no data
+   * transfer); queued output is written first; then this queue pair is done — `closed` settles
+   * with undefined, waiting receivers reject — but the connection stays up, and what the peer
+   * sends meanwhile waits for the owner that {@linkcode Transport.adopt}s the returned carrier.
+   *
+   * @returns The state to continue from and the carrier of the connection.
+   * @throws {Error} When commands or transfers are in flight, or the queue pair is done.
+   * @throws {TypeError} When the transport cannot hand queue pairs off.
+   */
+  detach(): Promise<QueuePairHandoff>;
   /** Closes the queue pair in an orderly way; pending operations reject. Idempotent. */
   close(): Promise<void>;
 }
@@ -164,7 +178,8 @@ interface Waiter {
  *
  * @example Usage
  * ```ts
- * import { Association, BaseQueuePair, getTransport, type Capsule } from "@nvmf/transport";
+ * import { Association, type Capsule, getTransport } from "@nvmf/transport";
+ * import { BaseQueuePair } from "@nvmf/transport/implement";
  * import "@nvmf/transport-loopback";
  * import assert from "node:assert/strict";
  * // A queue pair that receives whatever it transmits.
@@ -424,6 +439,17 @@ export abstract class BaseQueuePair implements QueuePair {
   }
 
   /**
+   * Hands the connection to a new owner. See {@linkcode QueuePair.detach}; the transport does
+   * the work in {@linkcode BaseQueuePair._detach}.
+   *
+   * @returns The state and the carrier.
+   */
+  async detach(): Promise<QueuePairHandoff> {
+    if (this.#done) throw this.#doneError("detach");
+    return await this._detach();
+  }
+
+  /**
    * Closes in an orderly way. Idempotent.
    *
    * @returns Settles when the transport connection is released.
@@ -478,6 +504,22 @@ export abstract class BaseQueuePair implements QueuePair {
       new QueuePairClosedError("Cannot receive: the peer closed the queue pair"),
     );
     this._close().catch(() => {});
+  }
+
+  /**
+   * Transport: detaches the connection (see {@linkcode QueuePair.detach}) — checks that nothing
+   * is in flight, flushes, calls {@linkcode BaseQueuePair._handedOff} and returns the carrier.
+   * Called only while the queue pair is not done. The default refuses: a transport that hands
+   * queue pairs off overrides it.
+   *
+   * @returns The state and the carrier.
+   */
+  protected _detach(): Promise<QueuePairHandoff> {
+    return Promise.reject(
+      new TypeError(
+        `Cannot detach the queue pair: transport ${this.association.transport.name} does not hand queue pairs off`,
+      ),
+    );
   }
 
   /**

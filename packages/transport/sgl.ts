@@ -47,7 +47,7 @@ export const SGL_ID_TRANSPORT = (SglType.TRANSPORT_DATA_BLOCK << 4) | SglSubtype
  * @returns True when the data goes in the capsule.
  * @example Usage
  * ```ts
- * import { prepareCommandSgl, SGL_ID_IN_CAPSULE, SGL_ID_TRANSPORT } from "@nvmf/transport";
+ * import { prepareCommandSgl, SGL_ID_IN_CAPSULE, SGL_ID_TRANSPORT } from "@nvmf/transport/implement";
  * import assert from "node:assert/strict";
  * const sqe = new Uint8Array(64);
  * assert.equal(prepareCommandSgl(sqe, 512, "host-to-controller", 8192), true);
@@ -87,7 +87,7 @@ export function prepareCommandSgl(
  *   INVALID_FIELD_IN_COMMAND (transport descriptor with in-capsule data) or SGL_OFFSET_INVALID.
  * @example Usage
  * ```ts
- * import { prepareCommandSgl, validateCommandSgl } from "@nvmf/transport";
+ * import { prepareCommandSgl, validateCommandSgl } from "@nvmf/transport/implement";
  * import { GenericStatus } from "@nvmf/proto";
  * import assert from "node:assert/strict";
  * const sqe = new Uint8Array(64);
@@ -119,7 +119,7 @@ export function validateCommandSgl(sqe: Uint8Array, inCapsuleLength: number): nu
  * @returns Bytes.
  * @example Usage
  * ```ts
- * import { commandSglLength, prepareCommandSgl } from "@nvmf/transport";
+ * import { commandSglLength, prepareCommandSgl } from "@nvmf/transport/implement";
  * import assert from "node:assert/strict";
  * const sqe = new Uint8Array(64);
  * prepareCommandSgl(sqe, 4096, "controller-to-host", 8192);
@@ -137,7 +137,7 @@ export function commandSglLength(sqe: Uint8Array): number {
  * @returns True for an in-capsule data descriptor.
  * @example Usage
  * ```ts
- * import { isInCapsuleCommand, prepareCommandSgl } from "@nvmf/transport";
+ * import { isInCapsuleCommand, prepareCommandSgl } from "@nvmf/transport/implement";
  * import assert from "node:assert/strict";
  * const sqe = new Uint8Array(64);
  * prepareCommandSgl(sqe, 16, "host-to-controller", 8192);

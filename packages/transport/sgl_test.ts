@@ -16,7 +16,7 @@ import {
   SGL_ID_IN_CAPSULE,
   SGL_ID_TRANSPORT,
   validateCommandSgl,
-} from "./mod.ts";
+} from "./sgl.ts";
 
 test("SGL identifiers are the ones Linux nvme-tcp sends", () => {
   assert.equal(SGL_ID_IN_CAPSULE, 0x01);

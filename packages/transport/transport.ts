@@ -9,7 +9,8 @@
 
 import { nameOf, TransportType } from "@nvmf/proto";
 import type { Association } from "./association.ts";
-import type { QueuePair } from "./queue_pair.ts";
+import type { HandoffCarrier, HandoffParams, QueuePairResume } from "./handoff.ts";
+import type { QueuePair, QueuePairState } from "./queue_pair.ts";
 
 /** Where a transport connects or listens, in discovery log terms (TRADDR, TRSVCID). */
 export interface TransportAddress {
@@ -58,6 +59,43 @@ export interface Transport {
   connect(association: Association, params: ConnectParams): Promise<QueuePair>;
   /** Controller: listens at `address` for queue pairs of associations like `association`. */
   listen(association: Association, address: TransportAddress): Promise<Listener>;
+  /**
+   * Continues a handed-over connection (what a queue pair's `detach()` returned, or
+   * {@linkcode Transport.carrierFrom} made) as a live queue pair of `association`, in its role,
+   * at `resume` — no ICReq, no Connect; what the peer sent meanwhile is received first (the
+   * kernel's `tcp_allocate_qpair()` for a handed-off queue pair).
+   *
+   * @param association The new owner's association (the same role as the detached end).
+   * @param carrier The connection.
+   * @param resume Queue identity, SQ state, and the transport's recorded values.
+   * @returns The queue pair.
+   * @throws {TypeError} When the carrier is not one of this transport's, was adopted already,
+   * or has the other role.
+   * @throws {RangeError} When a recorded transport value cannot be used.
+   */
+  adopt(association: Association, carrier: HandoffCarrier, resume: QueuePairResume): QueuePair;
+  /**
+   * The transport's named values of a handoff record of a queue pair in `state`, as FreeBSD's
+   * `kernel_handoff_params` writes the transport's fields of the qpair nvlist (NVMe/TCP:
+   * alignments in bytes, MAXR2T 0's based, `max_icd` 0 on the controller side, and `fd`).
+   *
+   * @param state The queue pair's state (`state()`, or a handoff's `state`).
+   * @param connection The index of its connection among those handed over beside the record,
+   * for a transport that records it (NVMe/TCP's `fd`).
+   * @returns The named values; empty when the generic fields say it all.
+   */
+  handoffParams(state: QueuePairState, connection: number): HandoffParams;
+  /**
+   * Optional: a carrier for a connection another process passed — what
+   * {@linkcode HandoffCarrier.release} gave up there (NVMe/TCP: a `node:net` socket received
+   * with `process.on("message", (message, socket) => ...)`). Adopt it with the record's values
+   * in {@linkcode QueuePairResume.params}.
+   *
+   * @param passed The passed connection.
+   * @returns The carrier.
+   * @throws {TypeError} When `passed` is not a connection this transport takes.
+   */
+  carrierFrom?(passed: unknown): HandoffCarrier;
 }
 
 const registry = new Map<number, Transport>();
