@@ -67,6 +67,7 @@
  *
  * // The host connects through the acceptor, then hands its association to a new owner.
  * const first = await connect({ transport: "tcp", address: listener.address, subnqn,
+ *   asyncEvents: false });
  * await (await first.namespace(1)).write(0, new Uint8Array(512).fill(5));
  * const { record, connections } = await handoffHost(first);
  * const bytes = packNvList(hostHandoffToNvList(record));
