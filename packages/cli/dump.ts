@@ -62,6 +62,7 @@ import {
   sqeCid,
   sqeNsid,
 } from "@nvmf/proto";
+import { hex } from "@nvmf/proto/bytes";
 
 const USAGE = "Usage: deno task dump FILE [--digests auto|none|header|data|both] [--json]";
 
@@ -96,7 +97,7 @@ export interface DumpEntry {
 }
 
 /** A message for the user, printed without a stack trace. */
-class UsageError extends Error {}
+class UsageError extends TypeError {}
 
 /** Where {@linkcode main} writes. */
 export interface DumpIo {
@@ -110,10 +111,6 @@ const consoleIo: DumpIo = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
 };
-
-function hex(n: number, width = 2): string {
-  return "0x" + n.toString(16).padStart(width, "0");
-}
 
 function flagNames(flags: number): string[] {
   const out: string[] = [];

@@ -55,6 +55,7 @@ import {
   TransportType,
   uuidToString,
 } from "@nvmf/proto";
+import { bytesToHex } from "@nvmf/proto/bytes";
 import {
   getTransport,
   QueuePairClosedError,
@@ -82,7 +83,7 @@ const processIo: CliIo = {
 };
 
 /** A mistake on the command line: exit code 2 and the usage hint. */
-class UsageError extends Error {
+class UsageError extends TypeError {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
@@ -318,7 +319,7 @@ function hexDump(data: Uint8Array): string {
   const lines: string[] = [];
   for (let at = 0; at < data.length; at += 16) {
     const row = data.subarray(at, at + 16);
-    const hex = [...row].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const hex = bytesToHex(row).replace(/(..)(?!$)/g, "$1 ");
     const text = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join(
       "",
     );
@@ -327,17 +328,13 @@ function hexDump(data: Uint8Array): string {
   return lines.join("\n") + "\n";
 }
 
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** JSON with bigints as decimal strings and byte arrays as hex. */
 function toJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_key, v) => {
       if (typeof v === "bigint") return v.toString();
-      if (v instanceof Uint8Array) return hex(v);
+      if (v instanceof Uint8Array) return bytesToHex(v);
       return v;
     },
     2,
@@ -633,7 +630,7 @@ function idCtrlText(c: IdentifyController): string {
       : String(v);
     text += `${k.padEnd(10)}: ${value}\n`;
   }
-  text += `${"fguid".padEnd(10)}: ${hex(c.fguid)}\n`;
+  text += `${"fguid".padEnd(10)}: ${bytesToHex(c.fguid)}\n`;
   return text;
 }
 
@@ -649,7 +646,7 @@ async function cmdIdCtrl(flags: Flags, io: CliIo, json: boolean): Promise<number
 
 function descriptorJson(d: { nidt: number; nid: Uint8Array }): Record<string, unknown> {
   const type = nameOf(NsIdType, d.nidt)?.toLowerCase() ?? `type ${d.nidt}`;
-  const value = d.nidt === NsIdType.UUID ? uuidToString(d.nid) : hex(d.nid);
+  const value = d.nidt === NsIdType.UUID ? uuidToString(d.nid) : bytesToHex(d.nid);
   return { type, value };
 }
 
@@ -695,7 +692,9 @@ async function cmdIdNs(flags: Flags, io: CliIo, json: boolean): Promise<number> 
   ) {
     text += `${k.padEnd(8)}: ${(ns as IdentifyNamespace)[k]}\n`;
   }
-  text += `${"nguid".padEnd(8)}: ${hex(ns.nguid)}\n${"eui64".padEnd(8)}: ${hex(ns.eui64)}\n`;
+  text += `${"nguid".padEnd(8)}: ${bytesToHex(ns.nguid)}\n${"eui64".padEnd(8)}: ${
+    bytesToHex(ns.eui64)
+  }\n`;
   for (let i = 0; i <= ns.nlbaf && i < ns.lbaf.length; i++) {
     const f = ns.lbaf[i];
     text += `lbaf ${String(i).padStart(2)} : ms:${f.ms} lbads:${f.lbads} rp:${f.rp}${
@@ -735,7 +734,7 @@ async function cmdGetLog(flags: Flags, io: CliIo, json: boolean): Promise<number
       }),
   );
   if (json) {
-    io.stdout(toJson({ lid, offset, length, data: hex(data) }));
+    io.stdout(toJson({ lid, offset, length, data: bytesToHex(data) }));
   } else {
     io.stdout(
       `Log page 0x${lid.toString(16).padStart(2, "0")}, ${length} bytes at offset ${offset}:\n`,
@@ -836,7 +835,7 @@ async function cmdRead(flags: Flags, io: CliIo, json: boolean): Promise<number> 
       startBlock: lba,
       blockCount: count,
       bytes: data.length,
-      ...(flags.data === undefined ? { data: hex(data) } : { file: flags.data }),
+      ...(flags.data === undefined ? { data: bytesToHex(data) } : { file: flags.data }),
     }));
   }
   return 0;

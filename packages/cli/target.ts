@@ -70,7 +70,7 @@ export const DEFAULT_LISTEN = "127.0.0.1:4420";
 export const DEFAULT_RAM = "1G";
 
 /** A command line mistake; the daemon prints the message and exits with status 2. */
-export class UsageError extends Error {
+export class UsageError extends TypeError {
   /**
    * Makes the error.
    *

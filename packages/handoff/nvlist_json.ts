@@ -14,7 +14,7 @@
  * @module
  */
 
-import { fromHex, HEX_BYTES, toHex } from "./_hex.ts";
+import { bytesToHex as toHex, HEX_BYTES, hexToBytes as fromHex } from "@nvmf/proto/bytes";
 import { U64_MASK } from "./_nvlist_wire.ts";
 import {
   type NvDescriptor,

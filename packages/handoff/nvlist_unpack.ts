@@ -15,7 +15,7 @@
  * @module
  */
 
-import { byteHex } from "./_hex.ts";
+import { hex } from "@nvmf/proto/bytes";
 import {
   asciiLower,
   H_DESCRIPTORS,
@@ -125,11 +125,11 @@ class Unpacker {
     }
     const b = this.b;
     if (b[at] !== NVLIST_HEADER_MAGIC) {
-      this.fail(`bad nvlist header magic 0x${byteHex(b[at])} (want 0x6c)`, at);
+      this.fail(`bad nvlist header magic ${hex(b[at])} (want 0x6c)`, at);
     }
     const flags = b[at + H_FLAGS];
     if ((flags & ~HEADER_FLAGS) !== 0) {
-      this.fail(`unknown nvlist header flags 0x${byteHex(flags)}`, at + H_FLAGS);
+      this.fail(`unknown nvlist header flags ${hex(flags)}`, at + H_FLAGS);
     }
     const be = (flags & NvFlag.BIG_ENDIAN) !== 0;
     const size = this.v.getBigUint64(at + H_SIZE, !be);
@@ -216,9 +216,7 @@ class Unpacker {
     this.header(top, true, true);
     if (top.list.flags !== expectFlags) {
       this.fail(
-        `nvlist flags 0x${byteHex(top.list.flags)} differ from the expected 0x${
-          byteHex(expectFlags)
-        }`,
+        `nvlist flags ${hex(top.list.flags)} differ from the expected ${hex(expectFlags)}`,
         H_FLAGS,
       );
     }

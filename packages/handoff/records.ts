@@ -81,7 +81,7 @@ import {
   type NvPair,
   nvString,
 } from "./nvlist.ts";
-import { fromHex, HEX_BYTES, toHex } from "./_hex.ts";
+import { bytesToHex as toHex, HEX_BYTES, hexToBytes as fromHex } from "@nvmf/proto/bytes";
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces

@@ -19,6 +19,7 @@
  */
 
 import { AdminOpcode, FABRICS_OPCODE, FabricsType, nameOf, NvmOpcode } from "@nvmf/proto";
+import { hex } from "@nvmf/proto/bytes";
 
 /**
  * The name of a command for messages: `READ`, `IDENTIFY`, `PROPERTY_GET`, or the opcode in hex.
@@ -37,7 +38,6 @@ import { AdminOpcode, FABRICS_OPCODE, FabricsType, nameOf, NvmOpcode } from "@nv
  * ```
  */
 export function commandName(opcode: number, admin: boolean, fctype?: number): string {
-  const hex = (n: number) => "0x" + n.toString(16).padStart(2, "0");
   if (opcode === FABRICS_OPCODE) {
     if (fctype === undefined) return "FABRICS";
     return nameOf(FabricsType, fctype) ?? `FABRICS fctype ${hex(fctype)}`;

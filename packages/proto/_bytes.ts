@@ -1,10 +1,20 @@
 /**
- * Private byte helpers shared by the proto codecs: DataViews, little-endian loads and stores
- * on plain byte arrays, argument checks with the package's error messages, the output buffer
- * of an encoder, and UTF-8 coding. Not exported from `mod.ts` or `deno.json`.
+ * Private byte helpers shared by the proto codecs: DataViews, argument checks with the
+ * package's error messages, the output buffer of an encoder, and UTF-8 coding, plus the public
+ * little-endian loads and stores of `bytes.ts` under the short names the codecs use. Not
+ * exported from `mod.ts` or `deno.json`.
  *
  * @module
  */
+
+export {
+  hex,
+  readU16 as u16,
+  readU32 as u32,
+  readU64 as u64,
+  writeU16 as putU16,
+  writeU32 as putU32,
+} from "./bytes.ts";
 
 /** ASCII space, the pad byte of space-padded ASCII string fields. */
 export const SPACE = 0x20;
@@ -26,17 +36,6 @@ export function dataView(b: Uint8Array): DataView {
 }
 
 /**
- * Formats a number as `0x` and at least `digits` lowercase hex digits, for messages.
- *
- * @param n The value, a non-negative integer.
- * @param digits The fewest digits, zero-padded; 2 (a byte) by default.
- * @returns E.g. `0x7f`, or `0x0000abcd` with 8 digits.
- */
-export function hex(n: number, digits = 2): string {
-  return "0x" + n.toString(16).padStart(digits, "0");
-}
-
-/**
  * Checks that a number argument is an integer from 0 to `max`.
  *
  * @param what The field name used in the message.
@@ -48,65 +47,6 @@ export function checkUint(what: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 0 || value > max) {
     throw new RangeError(`Cannot encode ${what} as it must be 0 to ${max}: received ${value}`);
   }
-}
-
-/**
- * Reads a little-endian u16 from a byte array.
- *
- * @param b The bytes.
- * @param at The offset.
- * @returns The value.
- */
-export function u16(b: Uint8Array, at: number): number {
-  return b[at] | (b[at + 1] << 8);
-}
-
-/**
- * Writes a little-endian u16 into a byte array; bits above 15 are dropped.
- *
- * @param b The bytes.
- * @param at The offset.
- * @param v The value.
- */
-export function putU16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-}
-
-/**
- * Reads a little-endian u32 from a byte array.
- *
- * @param b The bytes.
- * @param at The offset.
- * @returns The value, unsigned.
- */
-export function u32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
-
-/**
- * Writes a little-endian u32 into a byte array; bits above 31 are dropped.
- *
- * @param b The bytes.
- * @param at The offset.
- * @param v The value.
- */
-export function putU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v;
-  b[at + 1] = v >>> 8;
-  b[at + 2] = v >>> 16;
-  b[at + 3] = v >>> 24;
-}
-
-/**
- * Reads a little-endian u64 from a byte array.
- *
- * @param b The bytes.
- * @param at The offset.
- * @returns The value.
- */
-export function u64(b: Uint8Array, at: number): bigint {
-  return BigInt(u32(b, at)) | (BigInt(u32(b, at + 4)) << 32n);
 }
 
 /**
