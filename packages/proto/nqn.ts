@@ -28,6 +28,7 @@ import {
   NQN_UUID_PREFIX,
   UUID_SIZE,
 } from "./constants.ts";
+import { bytesToHex } from "./bytes.ts";
 
 // RFC 9562 4.1, 4.2: the version lives in the high nibble of byte 6, the variant in the two high
 // bits of byte 8; a version 4 (random) UUID has 0100 and 10 there.
@@ -41,10 +42,6 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const DATE_PATTERN = /^(\d{4})-(\d{2})$/;
 const LABEL_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const LABEL_MAX_LENGTH = 63; // RFC 1035 2.3.4
-const HEX: readonly string[] = Array.from(
-  { length: 256 },
-  (_, i) => i.toString(16).padStart(2, "0"),
-);
 
 /**
  * Checks an NQN against the rules of Base 4.5 and says what is wrong with it.
@@ -185,12 +182,8 @@ export function uuidToString(bytes: Uint8Array): string {
       `Cannot format UUID: expected ${UUID_SIZE} bytes, received ${describeLength(bytes)}`,
     );
   }
-  let s = "";
-  for (let i = 0; i < UUID_SIZE; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) s += "-";
-    s += HEX[bytes[i]];
-  }
-  return s;
+  const h = bytesToHex(bytes);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**

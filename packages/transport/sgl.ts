@@ -21,13 +21,10 @@ import {
   SQE_FLAGS,
   SqeFlagsBits,
 } from "@nvmf/proto";
-import type { DataDirection } from "./capsule.ts";
-
 // Byte access rather than a DataView per call: a DataView is an allocation, and these run per
 // command on both sides.
-function u32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
+import { readU32 as u32 } from "@nvmf/proto/bytes";
+import type { DataDirection } from "./capsule.ts";
 
 /** SGL identifier byte of an in-capsule data descriptor (Data Block, subtype Offset). */
 export const SGL_ID_IN_CAPSULE = (SglType.DATA_BLOCK << 4) | SglSubtype.OFFSET;
