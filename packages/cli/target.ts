@@ -253,9 +253,9 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
     quiet: v.quiet ?? false,
     help: v.help ?? false,
-    rpc: v.rpc,
-    metrics: v.metrics,
-    logFormat,
+    ...(v.rpc === undefined ? {} : { rpc: v.rpc }),
+    ...(v.metrics === undefined ? {} : { metrics: v.metrics }),
+    ...(v["log-format"] === undefined ? {} : { logFormat }),
   };
 }
 
