@@ -69,7 +69,11 @@ async function call<T>(fn: () => T | Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (e instanceof RpcError) throw e;
-    if (e instanceof RangeError || e instanceof TypeError) throw invalid(e.message);
+    // A caller's mistake, or a file that does not open (a system error with a code, ENOENT).
+    const system = typeof (e as { code?: unknown })?.code === "string";
+    if (e instanceof RangeError || e instanceof TypeError || system) {
+      throw invalid((e as Error).message);
+    }
     throw new RpcError(RpcErrorCode.INTERNAL_ERROR, (e as Error)?.message ?? String(e));
   }
 }
