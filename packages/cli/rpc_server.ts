@@ -71,16 +71,22 @@ export type RpcMethod = (params: unknown) => unknown;
 /** JSON-RPC methods by name. */
 export type RpcMethods = Readonly<Record<string, RpcMethod>>;
 
-type Id = string | number | null;
+/** A request's `id`: a string, a number, or null. */
+export type RpcId = string | number | null;
 
-interface Response {
+/** A JSON-RPC 2.0 response. */
+export interface RpcResponse {
+  /** Always `"2.0"`. */
   jsonrpc: "2.0";
-  id: Id;
+  /** The request's id (null when it could not be read). */
+  id: RpcId;
+  /** The result, on success. */
   result?: unknown;
+  /** The error, on failure. */
   error?: { code: number; message: string };
 }
 
-function errorResponse(id: Id, code: number, message: string): Response {
+function errorResponse(id: RpcId, code: number, message: string): RpcResponse {
   return { jsonrpc: "2.0", id, error: { code, message } };
 }
 
@@ -257,12 +263,12 @@ export class RpcConnection {
 export async function handleRequest(
   methods: RpcMethods,
   request: unknown,
-): Promise<Response | undefined> {
+): Promise<RpcResponse | undefined> {
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     return errorResponse(null, RpcErrorCode.INVALID_REQUEST, "Invalid request: not an object");
   }
   const r = request as Record<string, unknown>;
-  let id: Id = null;
+  let id: RpcId = null;
   const hasId = "id" in r;
   if (hasId) {
     const v = r.id;
@@ -331,7 +337,7 @@ export async function handleValue(methods: RpcMethods, value: unknown): Promise<
   if (value.length === 0) {
     return errorResponse(null, RpcErrorCode.INVALID_REQUEST, "Invalid request: empty batch");
   }
-  const out: Response[] = [];
+  const out: RpcResponse[] = [];
   for (const request of value) {
     const response = await handleRequest(methods, request);
     if (response !== undefined) out.push(response);

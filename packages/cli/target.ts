@@ -223,6 +223,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
   }
   if (v.metrics !== undefined) {
     try {
+      if (!/:\d+$/.test(v.metrics)) throw new RangeError("no port");
       parseListenAddress(v.metrics);
     } catch {
       throw new UsageError(`--metrics ${v.metrics}: expected ADDR:PORT, e.g. 127.0.0.1:9100`);
