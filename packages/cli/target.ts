@@ -11,7 +11,12 @@
  * --file PATH            a file or block device namespace (repeatable)
  * --block-size N         512 (default) or 4096, for --ram and --file namespaces
  * --allow-host NQN       allow only these hosts (repeatable; default any host)
- * --config FILE          our JSON config, or the JSON `nvmetcli save` writes
+ * --config FILE          our JSON config, the JSON `nvmetcli save` writes, or SPDK's
+ *                        save_config JSON (its calls are replayed)
+ * --rpc PATH             serve SPDK-compatible JSON-RPC on this Unix socket (default: none;
+ *                        SPDK's rpc.py uses /var/tmp/spdk.sock); alone, starts empty
+ * --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics
+ * --log-format FORMAT    text (default) or json (one object per line)
  * --no-digests           refuse NVMe/TCP header and data digests
  * --require-sq-flow-control   refuse hosts that ask to disable SQ flow control
  * --quiet                print only errors
@@ -60,6 +65,10 @@ import {
 } from "@nvmf/controller";
 import { formatStatus } from "@nvmf/proto";
 import "@nvmf/transport-tcp";
+import { type LogFormat, makeLogger } from "./log.ts";
+import { serveMetrics } from "./metrics.ts";
+import { isSpdkConfig, loadSpdkConfig, rpcMethods, type SpdkConfig } from "./rpc_methods.ts";
+import { serveRpc } from "./rpc_server.ts";
 import "@nvmf/transport-loopback";
 
 /** The subsystem NQN served when `--nqn` is not given. */
@@ -106,6 +115,12 @@ export interface DaemonOptions {
   quiet: boolean;
   /** Print usage. */
   help: boolean;
+  /** JSON-RPC socket path. */
+  rpc?: string;
+  /** Metrics address, as given. */
+  metrics?: string;
+  /** Log format. */
+  logFormat?: LogFormat;
 }
 
 /** The usage text. */
@@ -117,7 +132,13 @@ export const USAGE = `Usage: deno task target [flags]
   --file PATH              a file or block device namespace (repeatable)
   --block-size N           512 (default) or 4096
   --allow-host NQN         allow only these hosts (repeatable; default any host)
-  --config FILE            our JSON config, or the JSON nvmetcli save writes
+  --config FILE            our JSON config, the JSON nvmetcli save writes, or SPDK's
+                           save_config JSON (its calls are replayed)
+  --rpc PATH               serve SPDK-compatible JSON-RPC on this Unix socket (default:
+                           none; SPDK's rpc.py uses /var/tmp/spdk.sock); with no namespace,
+                           listen or config flag the target starts empty
+  --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics
+  --log-format FORMAT      text (default) or json (one object per line)
   --no-digests             refuse NVMe/TCP header and data digests
   --require-sq-flow-control  refuse hosts that ask to disable SQ flow control
   --quiet                  print only errors
@@ -158,6 +179,9 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         "no-digests": { type: "boolean" },
         "require-sq-flow-control": { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
+        rpc: { type: "string" },
+        metrics: { type: "string" },
+        "log-format": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -197,6 +221,19 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
   if (transport !== "tcp" && transport !== "loopback") {
     throw new UsageError(`--transport ${transport}: must be tcp or loopback`);
   }
+  if (v.metrics !== undefined) {
+    try {
+      if (!/:\d+$/.test(v.metrics)) throw new RangeError("no port");
+      parseListenAddress(v.metrics);
+    } catch {
+      throw new UsageError(`--metrics ${v.metrics}: expected ADDR:PORT, e.g. 127.0.0.1:9100`);
+    }
+  }
+  const logFormat = v["log-format"] ?? "text";
+  if (logFormat !== "text" && logFormat !== "json") {
+    throw new UsageError(`--log-format ${logFormat}: must be text or json`);
+  }
+  if (v.rpc === "") throw new UsageError("--rpc: needs a socket path");
   if (v.config !== undefined) {
     const clash = ["nqn", "ram", "file", "block-size", "allow-host"].find((name) =>
       (v as Record<string, unknown>)[name] !== undefined
@@ -217,6 +254,9 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
     quiet: v.quiet ?? false,
     help: v.help ?? false,
+    ...(v.rpc === undefined ? {} : { rpc: v.rpc }),
+    ...(v.metrics === undefined ? {} : { metrics: v.metrics }),
+    ...(v["log-format"] === undefined ? {} : { logFormat }),
   };
 }
 
@@ -270,7 +310,17 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
     } catch (e) {
       throw new UsageError(`--config ${options.config}: ${(e as Error).message.split("\n")[0]}`);
     }
-    config = isNvmetcliConfig(json) ? parseNvmetcliConfig(json) : parseTargetConfig(json);
+    if (isSpdkConfig(json)) {
+      config = { target: {}, ports: [], subsystems: [], spdk: json } as TargetConfig;
+    } else {
+      config = isNvmetcliConfig(json) ? parseNvmetcliConfig(json) : parseTargetConfig(json);
+    }
+  } else if (
+    options.rpc !== undefined && options.namespaces.length === 0 && options.nqn === undefined &&
+    options.listen.length === 0 && options.allowHosts.length === 0
+  ) {
+    // Configured over RPC, as SPDK's nvmf_tgt: nothing until told.
+    return { target: {}, ports: [], subsystems: [] };
   } else {
     const specs = options.namespaces.length > 0 ? options.namespaces : [{ ram: DEFAULT_RAM }];
     const namespaces: NamespaceConfig[] = specs.map((s) =>
@@ -289,7 +339,8 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
       }],
     };
   }
-  const listen = options.listen.length > 0 || config.ports.length > 0
+  const spdk = (config as { spdk?: unknown }).spdk !== undefined;
+  const listen = options.listen.length > 0 || config.ports.length > 0 || spdk
     ? options.listen
     : [DEFAULT_LISTEN];
   for (const address of listen) {
@@ -424,40 +475,98 @@ export async function main(
     throw e;
   }
   const target = new Target(config.target);
-  const log = (line: string) => {
-    if (!options.quiet) io.out(line);
-  };
+  const logger = makeLogger(options.logFormat ?? "text", (line, level) => {
+    if (level === "error") io.err(line);
+    else if (!options.quiet) io.out(line);
+  });
+  const log = (line: string) => logger("info", "message", { text: line }, line);
   target.on("controller-created", (e) => {
-    log(`controller ${e.cntlid} created: ${e.hostnqn} -> ${e.subnqn} (port ${e.portid})`);
-  });
-  target.on("controller-destroyed", (e) => {
-    log(`controller ${e.cntlid} of ${e.subnqn} destroyed: ${e.reason}`);
-  });
-  target.on("connect-rejected", (e) => {
-    log(
-      `connect rejected on port ${e.portid}: ${e.reason} (${
-        formatStatus(e.status, { fabrics: true })
-      })`,
+    logger(
+      "info",
+      "controller-created",
+      { ...e },
+      `controller ${e.cntlid} created: ${e.hostnqn} -> ${e.subnqn} (port ${e.portid})`,
     );
   });
-  target.on(
-    "error",
-    (e) => io.err(`target: ${e.message}: ${(e.error as Error)?.message ?? e.error}`),
-  );
+  target.on("controller-destroyed", (e) => {
+    logger(
+      "info",
+      "controller-destroyed",
+      { ...e },
+      `controller ${e.cntlid} of ${e.subnqn} destroyed: ${e.reason}`,
+    );
+  });
+  target.on("connect-rejected", (e) => {
+    const status = formatStatus(e.status, { fabrics: true });
+    logger(
+      "info",
+      "connect-rejected",
+      { ...e, status },
+      `connect rejected on port ${e.portid}: ${e.reason} (${status})`,
+    );
+  });
+  target.on("error", (e) => {
+    const why = (e.error as Error)?.message ?? String(e.error);
+    logger("error", "error", { message: e.message, error: why }, `target: ${e.message}: ${why}`);
+  });
+  const rpcLog = (level: "info" | "warn", event: string, fields: Record<string, unknown>) =>
+    logger(level, event, fields);
+  const methods = rpcMethods(target, rpcLog);
   let ports: Port[];
   try {
+    const spdk = (config as { spdk?: SpdkConfig }).spdk;
+    if (spdk !== undefined) await loadSpdkConfig(methods, spdk, rpcLog);
     ports = await applyConfig(target, config);
+    if (spdk !== undefined) ports = [...target.ports];
   } catch (e) {
     await target.close();
     io.err(`target: ${(e as Error).message}`);
     return e instanceof ConfigError && !e.path.startsWith("ports") ? 2 : 1;
   }
+  const services = await startServices(target, options, methods, io, log);
+  if (services === undefined) {
+    await target.close();
+    return 1;
+  }
   for (const line of describeTarget(target, ports)) log(line);
   await (stop ?? signalled());
   log("nvmf target: shutting down");
+  await services.close();
   await target.close();
   log("nvmf target: stopped");
   return 0;
+}
+
+/** Starts the --rpc and --metrics servers; undefined (after printing why) when one fails. */
+async function startServices(
+  target: Target,
+  options: DaemonOptions,
+  methods: ReturnType<typeof rpcMethods>,
+  io: DaemonIo,
+  log: (line: string) => void,
+): Promise<{ close(): Promise<void> } | undefined> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+  try {
+    if (options.rpc !== undefined) {
+      const rpc = await serveRpc(options.rpc, methods);
+      closers.push(() => rpc.close());
+      log(`nvmf target: JSON-RPC on ${options.rpc}`);
+    }
+    if (options.metrics !== undefined) {
+      const { traddr, trsvcid } = parseListenAddress(options.metrics);
+      const metrics = await serveMetrics(target, traddr, Number(trsvcid));
+      closers.push(() => metrics.close());
+      log(`nvmf target: metrics on http://${traddr}:${metrics.port}/metrics`);
+    }
+  } catch (e) {
+    await close();
+    io.err(`target: ${(e as Error).message}`);
+    return undefined;
+  }
+  return { close };
 }
 
 /** Settles on the first SIGINT or SIGTERM, then stops listening for them. */

@@ -57,9 +57,11 @@ import {
   propertyGetResponseDw,
   PropertySize,
   Psdt,
+  RwControl,
   ShutdownStatus,
   SQE_CDW10,
   SQE_CDW11,
+  SQE_CDW12,
   SQE_FLAGS,
   SQE_NSID,
   SQE_OPCODE,
@@ -78,6 +80,7 @@ import {
   EVENT_QUEUE_MAX,
 } from "./_limits.ts";
 import { nvmCommand, type NvmContext } from "./_nvm.ts";
+import { IoKind } from "./metrics.ts";
 import {
   ABORT_REQUESTED,
   AER_LIMIT,
@@ -511,6 +514,8 @@ export class Controller {
 
   async #run(q: QueueState, cmd: CommandCapsule): Promise<void> {
     const sqe = cmd.sqe;
+    const t0 = q.qid === 0 ? 0 : performance.now();
+    let counted = NO_RESPONSE;
     try {
       let status: number;
       const valid = q.qp.validateCommandCapsule(cmd);
@@ -522,6 +527,7 @@ export class Controller {
       ) status = INVALID_FIELD;
       else if (q.qid === 0) status = await this.#adminCommand(q, cmd, sqe);
       else status = await this.#ioCommand(q, cmd, sqe);
+      counted = status === NO_RESPONSE ? SUCCESS : status;
       if (status !== NO_RESPONSE) this.#respond(q, sqe, status, 0, 0);
     } catch (e) {
       // A queue pair that ended under the command (the host went away, or broke the protocol
@@ -534,7 +540,9 @@ export class Controller {
         );
       }
       this.#respond(q, sqe, INTERNAL_ERROR, 0, 0);
+      counted = INTERNAL_ERROR;
     } finally {
+      if (q.qid !== 0 && counted !== NO_RESPONSE) this.#count(sqe, counted, t0);
       q.inflight--;
       const wake = q.wake;
       if (wake !== undefined) {
@@ -927,6 +935,25 @@ export class Controller {
     const nsid = u32(sqe, SQE_NSID);
     if (opcode === NvmOpcode.FLUSH && nsid === NSID_BROADCAST) return this.#flushAllCommand();
     return nvmCommand(q.qp, cmd, opcode, this.subsystem!.namespace(nsid), this.#nvm);
+  }
+
+  /** Counts a completed I/O command in its namespace's metrics (no allocation). */
+  #count(sqe: Uint8Array, status: number, t0: number): void {
+    const opcode = sqe[SQE_OPCODE];
+    if (opcode === FABRICS_OPCODE) return;
+    const sub = this.subsystem!;
+    const ns = sub.namespace(u32(sqe, SQE_NSID));
+    let kind: number = IoKind.OTHER;
+    let bytes = 0;
+    if (opcode === NvmOpcode.READ || opcode === NvmOpcode.COMPARE || opcode === NvmOpcode.VERIFY) {
+      kind = IoKind.READ;
+    } else if (opcode === NvmOpcode.WRITE || opcode === NvmOpcode.WRITE_ZEROES) {
+      kind = IoKind.WRITE;
+    }
+    if (ns !== undefined && (opcode === NvmOpcode.READ || opcode === NvmOpcode.WRITE)) {
+      bytes = ((u32(sqe, SQE_CDW12) & RwControl.NLB_MASK) + 1) * ns.blockSize;
+    }
+    (ns?.metrics ?? sub.metrics).record(kind, status, bytes, (performance.now() - t0) / 1000);
   }
 
   async #flushAllCommand(): Promise<number> {

@@ -9,6 +9,12 @@
  *   hosts; namespaces with NSID, identifiers and a read-only flag.
  * - {@linkcode NamespaceBackend}: the storage interface, with {@linkcode RamBackend} (sparse
  *   memory) and {@linkcode FileBackend} (regular file or block device).
+ * - Live changes: {@linkcode Target.addListener}, {@linkcode Target.removeListener},
+ *   {@linkcode Target.removeHost}, {@linkcode Target.removeSubsystem},
+ *   {@linkcode Subsystem.addNamespace} and {@linkcode Subsystem.removeNamespace}, named
+ *   backends in {@linkcode Target.bdevs} ({@linkcode BdevRegistry}), counters in
+ *   {@linkcode Target.stats} and {@linkcode NamespaceMetrics}; hosts see each change (events,
+ *   the Changed Namespace List, the discovery log's generation counter).
  * - Configuration: {@linkcode parseTargetConfig} (our JSON), {@linkcode parseNvmetcliConfig}
  *   (what Linux's `nvmetcli save` writes) and {@linkcode applyConfig}.
  *
@@ -52,12 +58,24 @@ export {
 } from "./subsystem.ts";
 export { identifyNamespace, namespaceDescriptors } from "./identify.ts";
 export {
+  type AioBdevOptions,
+  type Bdev,
+  type BdevKind,
+  BdevRegistry,
+  type MallocBdevOptions,
+} from "./bdev.ts";
+export { IoKind, LATENCY_BUCKETS, NamespaceMetrics } from "./metrics.ts";
+export type { TransportOptions } from "./_live.ts";
+export {
   type ConnectRejectedEvent,
+  type ControllerDetails,
   type ControllerEvent,
   Target,
   type TargetErrorEvent,
   type TargetEvents,
   type TargetOptions,
+  type TargetStats,
+  type TransportInfo,
 } from "./target.ts";
 export { type ListenOptions, Port } from "./port.ts";
 export {

@@ -34,7 +34,17 @@ export interface ListenOptions {
    * discovery log says). Default true.
    */
   accept?: boolean;
+  /** I/O queues a controller made through this port may have; default the target's. */
+  maxQueues?: number;
+  /** Largest transfer of one command (MDTS), a power of two from 4096; default the target's. */
+  maxTransferSize?: number;
 }
+
+/**
+ * Changes the subsystems a port serves (the target's listener changes). Private to the
+ * package: not exported from `mod.ts`.
+ */
+export let setPortSubsystems: (port: Port, nqns: readonly string[] | undefined) => void;
 
 /** The listener of a port that accepts nothing itself (`accept: false`). */
 export class NoListener implements Listener {
@@ -86,7 +96,7 @@ export class Port {
   /** The association accepted queue pairs belong to. */
   readonly association: Association;
   readonly #listener: Listener;
-  readonly #subsystems: readonly string[] | undefined;
+  #subsystems: readonly string[] | undefined;
   readonly #close: () => Promise<void>;
 
   /**
@@ -131,6 +141,12 @@ export class Port {
    */
   exposes(nqn: string): boolean {
     return this.#subsystems === undefined || this.#subsystems.includes(nqn);
+  }
+
+  static {
+    setPortSubsystems = (port, nqns) => {
+      port.#subsystems = nqns;
+    };
   }
 
   /**

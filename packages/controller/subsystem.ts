@@ -14,6 +14,7 @@
 import { DISCOVERY_NQN, NQN_MAX_LENGTH, NSID_BROADCAST, NvmeVersion, UUID_SIZE } from "@nvmf/proto";
 import { fromHex } from "./_bytes.ts";
 import type { NamespaceBackend } from "./backend.ts";
+import { NamespaceMetrics } from "./metrics.ts";
 
 /** How a namespace is added. */
 export interface NamespaceOptions {
@@ -78,6 +79,8 @@ export class Namespace {
   readonly blockShift: number;
   /** Size in blocks (NSZE), as a number. */
   readonly blocks: number;
+  /** I/O metrics: commands, bytes, errors by status, latency (`--metrics` exposes them). */
+  readonly metrics: NamespaceMetrics = new NamespaceMetrics();
   /** I/O counters. */
   readonly stats: NamespaceStats = {
     readCommands: 0,
@@ -287,6 +290,8 @@ export class Subsystem {
   readonly firmware: string;
   /** NVMe version its controllers report (VS and Identify VER). */
   readonly version: number;
+  /** Metrics of I/O commands that named no active namespace (each fails Invalid Namespace). */
+  readonly metrics: NamespaceMetrics = new NamespaceMetrics();
   readonly #listener: SubsystemListener | undefined;
   readonly #maxNamespaces: number;
   readonly #namespaces = new Map<number, Namespace>();

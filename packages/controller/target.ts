@@ -44,7 +44,9 @@ import {
 import { discoveryLog } from "./_discovery_log.ts";
 import { genericStatus, SUCCESS } from "./_status.ts";
 import { Controller, type ControllerHooks } from "./controller.ts";
-import { type ListenOptions, NoListener, Port } from "./port.ts";
+import { listensOn, portSettings, type TransportOptions } from "./_live.ts";
+import { BdevRegistry } from "./bdev.ts";
+import { type ListenOptions, NoListener, Port, setPortSubsystems } from "./port.ts";
 import { Subsystem, type SubsystemListener, type SubsystemOptions } from "./subsystem.ts";
 
 /** Options of a {@linkcode Target}; every field has a default. */
@@ -99,6 +101,44 @@ export interface ConnectRejectedEvent {
   reason: string;
 }
 
+/** A live controller in detail ({@linkcode Target.controllerDetails}). */
+export interface ControllerDetails extends ControllerEvent {
+  /** Host identifier, 32 hex digits. */
+  hostid: string;
+  /** Keep alive timeout, ms (0: none). */
+  kato: number;
+  /** The I/O queue IDs connected. */
+  ioQueues: number[];
+  /** The address of the port it came through (undefined once the port closed). */
+  address: TransportAddress | undefined;
+  /** The name of the port's transport. */
+  transport: string;
+}
+
+/** A transport made with {@linkcode Target.createTransport}. */
+export interface TransportInfo {
+  /** The transport's name (`"tcp"`). */
+  name: string;
+  /** Its TRTYPE. */
+  trtype: number;
+  /** The options given. */
+  options: TransportOptions;
+}
+
+/** Counters of a target ({@linkcode Target.stats}). */
+export interface TargetStats {
+  /** Admin queue pairs connected since the target started. */
+  adminQpairs: number;
+  /** I/O queue pairs connected since the target started. */
+  ioQpairs: number;
+  /** Admin queue pairs connected now (one per controller). */
+  currentAdminQpairs: number;
+  /** I/O queue pairs connected now. */
+  currentIoQpairs: number;
+  /** I/O commands completed, over every namespace. */
+  completedIo: number;
+}
+
 /** Something went wrong that did not concern one command's host. */
 export interface TargetErrorEvent {
   /** What failed. */
@@ -142,6 +182,8 @@ interface PortState {
   readonly port: Port;
   readonly listener: Listener;
   readonly association: Association;
+  readonly maxQueues: number;
+  readonly maxTransferSize: number;
   readonly subsystems: ReadonlySet<string> | undefined;
   /** Queue pairs not yet connected, with their Connect timer while it runs. */
   readonly pending: Map<QueuePair, ReturnType<typeof setTimeout> | undefined>;
@@ -186,7 +228,15 @@ export class Target {
   readonly #discoverySerial: string;
   readonly #subsystemListener: SubsystemListener;
   readonly #hooks: ControllerHooks;
+  readonly #transports = new Map<string, TransportInfo>();
+  #adminQpairs = 0;
+  #ioQpairs = 0;
   #genctr = 0n;
+  /**
+   * Named block devices (SPDK's bdevs) that namespaces can be made from; one in use by a
+   * namespace cannot be deleted. The target closes them when it closes.
+   */
+  readonly bdevs: BdevRegistry;
   #closing: Promise<void> | undefined;
 
   /**
@@ -233,6 +283,13 @@ export class Target {
       },
       hostsChanged: () => this.#configChanged(),
     };
+    this.bdevs = new BdevRegistry((backend) => {
+      for (const sub of this.#subsystems.values()) {
+        const ns = sub.namespaces.find((n) => n.backend === backend);
+        if (ns !== undefined) return `${ns.nsid} of ${sub.nqn}`;
+      }
+      return undefined;
+    });
     this.#hooks = {
       discoveryLog: (ctrl) => this.#discoveryLog(ctrl),
       destroyed: (ctrl, reason) => {
@@ -352,6 +409,9 @@ export class Target {
     const listener = options.accept === false
       ? new NoListener(address)
       : await t.listen(association, address);
+    if (options.maxTransferSize !== undefined || options.maxQueues !== undefined) {
+      portSettings({ maxIoSize: options.maxTransferSize, maxIoQpairsPerCtrlr: options.maxQueues });
+    }
     let portid = options.portid ?? 1;
     while (this.#ports.has(portid)) portid++;
     const subsystems = options.subsystems === undefined ? undefined : [...options.subsystems];
@@ -367,6 +427,8 @@ export class Target {
       port,
       listener,
       association,
+      maxQueues: options.maxQueues ?? this.#options.maxQueues,
+      maxTransferSize: options.maxTransferSize ?? this.#options.maxTransferSize,
       subsystems: subsystems === undefined ? undefined : new Set(subsystems),
       pending: new Map(),
       closing: false,
@@ -377,6 +439,231 @@ export class Target {
     state.accepting = this.#acceptLoop(state);
     this.#configChanged();
     return port;
+  }
+
+  /**
+   * Makes a transport available to listeners with options (SPDK's `nvmf_create_transport`):
+   * the ports {@linkcode Target.addListener} opens on it from then on use them.
+   *
+   * @param transport A registered transport's name or TRTYPE.
+   * @param options In-capsule data size, queue depth, I/O size, I/O queues per controller.
+   * @returns The transport's record.
+   * @throws {RangeError} When the transport is not registered, was made already, or an option
+   *   is out of range.
+   * @example Usage
+   * ```ts
+   * import { Target } from "@nvmf/controller";
+   * import "@nvmf/transport-loopback";
+   * import assert from "node:assert/strict";
+   * const target = new Target();
+   * target.createTransport("loopback", { inCapsuleDataSize: 8192 });
+   * assert.deepEqual(target.transports.map((t) => t.name), ["loopback"]);
+   * await target.close();
+   * ```
+   */
+  createTransport(transport: string | number, options: TransportOptions = {}): TransportInfo {
+    this.#checkOpen("create a transport");
+    const t = getTransport(transport);
+    if (this.#transports.has(t.name)) {
+      throw new RangeError(`Cannot create transport ${t.name}: it exists already`);
+    }
+    portSettings(options);
+    const info: TransportInfo = { name: t.name, trtype: t.trtype, options: { ...options } };
+    this.#transports.set(t.name, info);
+    return info;
+  }
+
+  /** The transports made with {@linkcode Target.createTransport}. */
+  get transports(): TransportInfo[] {
+    return [...this.#transports.values()].map((t) => ({ ...t, options: { ...t.options } }));
+  }
+
+  /**
+   * Serves a subsystem on a transport address (SPDK's `nvmf_subsystem_add_listener`): on the
+   * port already listening there, or on a new port serving only it. The discovery log changes
+   * and persistent discovery controllers get a Discovery Log Page Change event. The discovery
+   * NQN opens a port that serves only discovery.
+   *
+   * @param nqn The subsystem NQN (or the discovery NQN).
+   * @param transport A registered transport's name or TRTYPE.
+   * @param address Where (for TCP `trsvcid` is the port).
+   * @returns The port.
+   * @throws {RangeError} When there is no such subsystem, it is served there already, or the
+   *   transport is unknown; nothing changed then.
+   * @example Usage
+   * ```ts
+   * import { Target } from "@nvmf/controller";
+   * import "@nvmf/transport-loopback";
+   * import assert from "node:assert/strict";
+   * const target = new Target();
+   * target.addSubsystem({ nqn: "nqn.2026-01.dev.nvmf:listener-doc" });
+   * const port = await target.addListener("nqn.2026-01.dev.nvmf:listener-doc", "loopback", { traddr: "listener-doc" });
+   * assert.deepEqual(port.subsystems, ["nqn.2026-01.dev.nvmf:listener-doc"]);
+   * await target.removeListener("nqn.2026-01.dev.nvmf:listener-doc", "loopback", { traddr: "listener-doc" });
+   * assert.equal(target.ports.length, 0);
+   * await target.close();
+   * ```
+   */
+  async addListener(
+    nqn: string,
+    transport: string | number,
+    address: TransportAddress,
+  ): Promise<Port> {
+    this.#checkOpen("add a listener");
+    const discovery = nqn === DISCOVERY_NQN;
+    if (!discovery && !this.#subsystems.has(nqn)) {
+      throw new RangeError(`Cannot add a listener to ${nqn}: no such subsystem`);
+    }
+    const t = getTransport(transport);
+    const state = this.#portAt(t, address);
+    if (state !== undefined) {
+      const port = state.port;
+      if (discovery || port.exposes(nqn)) {
+        throw new RangeError(
+          `Cannot add a listener to ${nqn}: it is served on ${t.name} ${address.traddr}:${
+            address.trsvcid ?? ""
+          } already`,
+        );
+      }
+      setPortSubsystems(port, [...port.subsystems!, nqn]);
+      this.#configChanged();
+      return port;
+    }
+    const settings = portSettings(this.#transports.get(t.name)?.options ?? {});
+    return await this.listen(t, address, {
+      subsystems: discovery ? [] : [nqn],
+      associationParams: settings.associationParams,
+      maxTransferSize: settings.maxTransferSize,
+      maxQueues: settings.maxQueues,
+    });
+  }
+
+  /**
+   * Stops serving a subsystem on a transport address (SPDK's
+   * `nvmf_subsystem_remove_listener`): its controllers that came through that port are torn
+   * down (their queue pairs closed); a port left serving nothing closes. The discovery log
+   * changes and persistent discovery controllers get a Discovery Log Page Change event.
+   *
+   * @param nqn The subsystem NQN (the discovery NQN closes the port).
+   * @param transport A registered transport's name or TRTYPE.
+   * @param address The listener's address.
+   * @returns Settles when the controllers are torn down.
+   * @throws {RangeError} When the subsystem is not served there; nothing changed then.
+   */
+  async removeListener(
+    nqn: string,
+    transport: string | number,
+    address: TransportAddress,
+  ): Promise<void> {
+    this.#checkOpen("remove a listener");
+    const t = getTransport(transport);
+    const state = this.#portAt(t, address);
+    const discovery = nqn === DISCOVERY_NQN;
+    if (state === undefined || (!discovery && !state.port.exposes(nqn))) {
+      throw new RangeError(
+        `Cannot remove the listener of ${nqn} on ${t.name} ${address.traddr}:${
+          address.trsvcid ?? ""
+        }: there is none`,
+      );
+    }
+    const port = state.port;
+    const rest = discovery
+      ? []
+      : (port.subsystems ?? [...this.#subsystems.keys()]).filter((n) => n !== nqn);
+    if (rest.length === 0) return await port.close();
+    setPortSubsystems(port, rest);
+    this.#configChanged();
+    await Promise.all(
+      [...this.#controllers.get(nqn)?.values() ?? []].filter((c) => c.portid === port.portid)
+        .map((c) => c.destroy("listener removed")),
+    );
+  }
+
+  /**
+   * Withdraws a host's permission to connect to a subsystem and tears down its controllers
+   * there (SPDK's `nvmf_subsystem_remove_host`). With `allowAnyHost` the host may connect
+   * again.
+   *
+   * @param nqn The subsystem NQN.
+   * @param hostnqn The host NQN.
+   * @returns Settles when its controllers are torn down.
+   * @throws {RangeError} When there is no such subsystem or the host was not allowed.
+   */
+  async removeHost(nqn: string, hostnqn: string): Promise<void> {
+    const sub = this.#subsystems.get(nqn);
+    if (sub === undefined) {
+      throw new RangeError(`Cannot remove a host from ${nqn}: no such subsystem`);
+    }
+    if (!sub.disallowHost(hostnqn)) {
+      throw new RangeError(`Cannot remove host ${hostnqn} from ${nqn}: it is not allowed there`);
+    }
+    await Promise.all(
+      [...this.#controllers.get(nqn)?.values() ?? []].filter((c) => c.hostnqn === hostnqn)
+        .map((c) => c.destroy("host removed")),
+    );
+  }
+
+  /**
+   * The live controllers in detail: queues, keep alive, where they came from.
+   *
+   * @param nqn Only those of this subsystem (the discovery NQN for discovery controllers).
+   * @returns The controllers.
+   */
+  controllerDetails(nqn?: string): ControllerDetails[] {
+    const list: ControllerDetails[] = [];
+    for (const [subnqn, map] of this.#controllers) {
+      if (nqn !== undefined && subnqn !== nqn) continue;
+      for (const ctrl of map.values()) {
+        if (ctrl.destroyed) continue;
+        const port = this.#ports.get(ctrl.portid)?.port;
+        list.push({
+          ...this.#describe(ctrl),
+          hostid: Array.from(ctrl.hostid, (b) => b.toString(16).padStart(2, "0")).join(""),
+          kato: ctrl.kato,
+          ioQueues: ctrl.ioQueues,
+          address: port?.address,
+          transport: port?.transport.name ?? "",
+        });
+      }
+    }
+    return list;
+  }
+
+  /**
+   * The target's counters: queue pairs connected, now and since the start; I/O completed.
+   *
+   * @returns A snapshot.
+   */
+  stats(): TargetStats {
+    let currentAdminQpairs = 0;
+    let currentIoQpairs = 0;
+    for (const map of this.#controllers.values()) {
+      for (const ctrl of map.values()) {
+        if (ctrl.destroyed) continue;
+        currentAdminQpairs++;
+        currentIoQpairs += ctrl.ioQueues.length;
+      }
+    }
+    let completedIo = 0;
+    for (const sub of this.#subsystems.values()) {
+      for (const m of [sub.metrics, ...sub.namespaces.map((n) => n.metrics)]) {
+        completedIo += m.latencyCount;
+      }
+    }
+    return {
+      adminQpairs: this.#adminQpairs,
+      ioQpairs: this.#ioQpairs,
+      currentAdminQpairs,
+      currentIoQpairs,
+      completedIo,
+    };
+  }
+
+  #portAt(transport: Transport, address: TransportAddress): PortState | undefined {
+    for (const state of this.#ports.values()) {
+      if (!state.closing && listensOn(state.port, transport, address)) return state;
+    }
+    return undefined;
   }
 
   /**
@@ -441,6 +728,7 @@ export class Target {
         }
       }
     }
+    await this.bdevs.close();
   }
 
   #checkOpen(what: string): void {
@@ -684,8 +972,8 @@ export class Target {
         kato: admission.kato,
         portid: state.port.portid,
         association: state.association,
-        maxQueues: this.#options.maxQueues,
-        maxTransferSize: this.#options.maxTransferSize,
+        maxQueues: state.maxQueues,
+        maxTransferSize: state.maxTransferSize,
         identity: {
           serial: this.#discoverySerial,
           model: this.#options.model,
@@ -702,6 +990,7 @@ export class Target {
       state.pending.delete(qp); // the controller owns the queue pair from here
       qp.setConnected({ qid: 0, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
       ctrl.attachAdmin(qp);
+      this.#adminQpairs++;
       this.#emit("controller-created", this.#describe(ctrl));
       await this.#accepted(qp, sqe, admission.cntlid);
       return;
@@ -709,6 +998,7 @@ export class Target {
     state.pending.delete(qp);
     qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
     admission.controller.attachIo(qp, qid);
+    this.#ioQpairs++;
     await this.#accepted(qp, sqe, admission.cntlid);
   }
 
