@@ -10,7 +10,9 @@
  * - Admin: Identify (CNS 00h, 01h, 02h, 03h, 05h, 06h, 07h), Get Log Page (error, SMART /
  *   health, firmware slot, changed namespace list, commands supported and effects, discovery),
  *   Set and Get Features, Asynchronous Event Request, Keep Alive, Abort.
- * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify.
+ * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify; Reservation
+ *   Register, Acquire, Release and Report, and the access rules of a reservation
+ *   (`reservation.ts`, `_resv_commands.ts`, `_resv_log.ts`).
  * - Keep Alive: traffic based (CTRATT.TBKAS, as Linux): any command restarts the timer; when a
  *   KATO passes without one the controller is torn down.
  *
