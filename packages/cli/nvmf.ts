@@ -2,7 +2,8 @@
  * `nvmf`: an NVMe over Fabrics host on the command line, in nvme-cli's style, built on
  * `@nvmf/host`. It talks to a controller directly (no kernel driver): discover subsystems, list
  * them with their namespaces, identify, read log pages and features, read, write, flush and
- * compare blocks, and measure performance with fio's workload names.
+ * compare blocks, register and acquire reservations (`resv-*`), and measure performance with
+ * fio's workload names.
  *
  * ```sh
  * deno task nvmf discover -t tcp -a 192.0.2.10
@@ -65,6 +66,7 @@ import {
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
 import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
+import { RESV_COMMANDS, RESV_HELP, RESV_OPTIONS, resvArgs, resvHandlers } from "./resv.ts";
 
 /** Where the tool writes: stdout for results, stderr for progress and errors. */
 export interface CliIo {
@@ -131,6 +133,7 @@ const OPTIONS = {
   size: { type: "string" },
   verify: { type: "boolean" },
   rwmixread: { type: "string" },
+  ...RESV_OPTIONS,
 } as const;
 
 type Flags = {
@@ -199,6 +202,7 @@ const COMMANDS: Record<string, { summary: string; usage: string }> = {
     usage:
       "perf -a ADDR -n NQN [--namespace-id NSID] [--rw read|write|randread|randwrite|randrw] [--bs 4k] [--iodepth 32] [--num-queues N] [--runtime SEC [--ramp-time SEC] [--time-based] | --size BYTES] [--verify] [--rwmixread PCT]",
   },
+  ...RESV_COMMANDS,
 };
 
 const IO_HELP = `Namespace I/O flags:
@@ -229,6 +233,7 @@ function helpText(command?: string): string {
       text += `\n${IO_HELP}\n`;
     }
     if (command === "perf") text += `\n${PERF_HELP}\n`;
+    if (command.startsWith("resv-")) text += `\n${RESV_HELP}\n`;
     return text;
   }
   const list = Object.entries(COMMANDS)
@@ -1028,6 +1033,12 @@ const HANDLERS: Record<string, (flags: Flags, io: CliIo, json: boolean) => Promi
   flush: cmdFlush,
   compare: cmdCompare,
   perf: cmdPerf,
+  ...resvHandlers({
+    withController: (flags, run) => withController(flags as Flags, {}, run),
+    nsid: (flags) => nsidOf(flags as Flags),
+    usage: (message) => new UsageError(message),
+    json: toJson,
+  }),
 };
 
 /**
@@ -1060,7 +1071,7 @@ export async function main(args: string[], io: CliIo = processIo): Promise<numbe
   let flags: Flags;
   try {
     const parsed = parseArgs({
-      args: rest,
+      args: resvArgs(command, rest),
       options: OPTIONS,
       strict: true,
       allowPositionals: false,

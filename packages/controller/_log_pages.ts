@@ -38,6 +38,7 @@ import {
 } from "@nvmf/proto";
 import { cidOf, u32, u64 } from "./_bytes.ts";
 import { ERROR_LOG_ENTRIES } from "./_limits.ts";
+import { RESERVATION_OPCODES } from "./reservation.ts";
 import { INVALID_FIELD, INVALID_LOG_PAGE, INVALID_NS } from "./_status.ts";
 import type { Namespace, Subsystem } from "./subsystem.ts";
 
@@ -61,6 +62,7 @@ function commandEffects(): Uint8Array {
     for (const op of [NvmOpcode.READ, NvmOpcode.FLUSH, NvmOpcode.COMPARE, NvmOpcode.VERIFY]) {
       iocs[op] = CommandEffects.CSUPP;
     }
+    for (const op of RESERVATION_OPCODES) iocs[op] = CommandEffects.CSUPP;
     for (const op of [NvmOpcode.WRITE, NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT]) {
       iocs[op] = CommandEffects.CSUPP | CommandEffects.LBCC;
     }

@@ -10,7 +10,9 @@
  * - Admin: Identify (CNS 00h, 01h, 02h, 03h, 05h, 06h, 07h), Get Log Page (error, SMART /
  *   health, firmware slot, changed namespace list, commands supported and effects, discovery),
  *   Set and Get Features, Asynchronous Event Request, Keep Alive, Abort.
- * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify.
+ * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify; Reservation
+ *   Register, Acquire, Release and Report, and the access rules of a reservation
+ *   (`reservation.ts`, `_resv_commands.ts`, `_resv_log.ts`).
  * - Keep Alive: traffic based (CTRATT.TBKAS, as Linux): any command restarts the timer; when a
  *   KATO passes without one the controller is torn down.
  *
@@ -26,6 +28,7 @@ import {
   AdminOpcode,
   AsyncEventBits,
   AsyncEventConfig,
+  AsyncEventIoCommandSpecific,
   AsyncEventNotice,
   AsyncEventType,
   CapCss,
@@ -81,6 +84,13 @@ import {
 } from "./_limits.ts";
 import { nvmCommand, type NvmContext } from "./_nvm.ts";
 import { IoKind } from "./metrics.ts";
+import {
+  flushAllAllowed,
+  RESERVATION_CONFLICT,
+  type ReservationContext,
+  reservationGate,
+} from "./_resv_commands.ts";
+import { ControllerReservations } from "./_resv_log.ts";
 import {
   ABORT_REQUESTED,
   AER_LIMIT,
@@ -166,6 +176,8 @@ let cqeSlab = new Uint8Array(CQE_SLAB_SIZE);
 let cqeSlabUsed = 0;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** The event mask bit of reservation notices: an AEC bit no event uses (bit 30). */
+const RESERVATION_EVENT_MASK = 1 << 30;
 function ignore(): void {}
 
 /** A fresh, zeroed 16-byte CQE. */
@@ -225,6 +237,9 @@ export class Controller {
   #masked = 0; // AsyncEventConfig bits of events reported and not yet cleared by their log
   readonly #logs: LogPages;
   #idCtrl: Uint8Array | undefined;
+  // Reservations (I/O controllers only)
+  readonly #resv: ControllerReservations | undefined;
+  readonly #resvCtx: ReservationContext | undefined;
 
   /**
    * Makes a controller; the target does, when an admin Connect succeeds.
@@ -274,6 +289,21 @@ export class Controller {
       },
       error: (error, message) => init.hooks.error(error, message),
     };
+    if (init.subsystem !== undefined) {
+      this.#resv = new ControllerReservations(init.subsystem, init.hostid, () =>
+        this.#raise(
+          0,
+          AsyncEventType.IO_COMMAND_SPECIFIC_STATUS,
+          AsyncEventIoCommandSpecific.RESERVATION_LOG_PAGE_AVAILABLE,
+          LogPageId.RESERVATION_NOTIFICATION,
+          RESERVATION_EVENT_MASK,
+        ));
+      this.#resvCtx = {
+        host: this.#resv.host,
+        subsystem: init.subsystem,
+        maxTransferSize: init.maxTransferSize,
+      };
+    }
   }
 
   /** True for a discovery controller. */
@@ -413,6 +443,7 @@ export class Controller {
   async #teardown(reason: string): Promise<void> {
     this.#destroyed = true;
     this.#disarmKeepAlive();
+    this.#resv?.close();
     this.#csts &= ~CstsBits.RDY;
     const queues: QueueState[] = [];
     if (this.#admin !== undefined) queues.push(this.#admin);
@@ -637,9 +668,15 @@ export class Controller {
   // -------------------------------------------------------------------------------------------
   // Asynchronous events
 
-  #raise(enable: number, type: number, info: number, lid: number): void {
-    if ((this.#features.aec & enable) === 0 || (this.#masked & enable) !== 0) return;
-    this.#masked |= enable;
+  /**
+   * Queues an event when AEC enables it (`enable` 0: always, as reservation notices) and it is
+   * not masked: reported and its log page not yet read (`mask`, default `enable`).
+   */
+  #raise(enable: number, type: number, info: number, lid: number, mask = enable): void {
+    if ((enable !== 0 && (this.#features.aec & enable) === 0) || (this.#masked & mask) !== 0) {
+      return;
+    }
+    this.#masked |= mask;
     if (this.#events.length >= EVENT_QUEUE_MAX) return;
     this.#events.push(
       (type | (info << AsyncEventBits.INFO_SHIFT) | (lid << AsyncEventBits.LID_SHIFT)) >>> 0,
@@ -873,6 +910,9 @@ export class Controller {
       if (lid !== LogPageId.DISCOVERY) return INVALID_LOG_PAGE;
       page = this.#init.hooks.discoveryLog(this);
       this.#unmask(AEC_DISCOVERY_SUPPORTED, command.rae);
+    } else if (lid === LogPageId.RESERVATION_NOTIFICATION) {
+      page = this.#resv!.readLog();
+      this.#unmask(RESERVATION_EVENT_MASK, command.rae);
     } else {
       page = this.#logs.read(command, sqe, this.subsystem!);
       if (typeof page === "number") return page;
@@ -901,6 +941,17 @@ export class Controller {
       return await this.#reply(q, cmd, this.hostid.slice());
     }
     if (q.qp.capsuleDataLength(cmd) !== 0) return SGL_LENGTH_INVALID;
+    if (
+      this.#resv !== undefined &&
+      (fid === FeatureId.RESERVATION_NOTIFICATION_MASK || fid === FeatureId.RESERVATION_PERSISTENCE)
+    ) {
+      if (set && (cdw10 & FeatureBits.SV) !== 0) return NOT_SAVEABLE;
+      const dw0 = this.#resv.feature(set, fid, u32(sqe, SQE_NSID), cdw11);
+      if (dw0 === 0) return SUCCESS;
+      if (dw0 < 0) return -dw0;
+      void this.#send(q, cidOf(sqe), SUCCESS, dw0 >>> 0, 0);
+      return NO_RESPONSE;
+    }
     if (set) {
       if ((cdw10 & FeatureBits.SV) !== 0) return NOT_SAVEABLE;
       const result = this.#features.set(fid, cdw11);
@@ -933,8 +984,13 @@ export class Controller {
     }
     if (!this.#ready()) return SEQUENCE_ERROR;
     const nsid = u32(sqe, SQE_NSID);
-    if (opcode === NvmOpcode.FLUSH && nsid === NSID_BROADCAST) return this.#flushAllCommand();
-    return nvmCommand(q.qp, cmd, opcode, this.subsystem!.namespace(nsid), this.#nvm);
+    if (opcode === NvmOpcode.FLUSH && nsid === NSID_BROADCAST) {
+      return flushAllAllowed(this.#resvCtx!) ? this.#flushAllCommand() : RESERVATION_CONFLICT;
+    }
+    const ns = this.subsystem!.namespace(nsid);
+    const gated = reservationGate(q.qp, cmd, opcode, ns, this.#resvCtx!);
+    if (gated !== undefined) return gated;
+    return nvmCommand(q.qp, cmd, opcode, ns, this.#nvm);
   }
 
   /** Counts a completed I/O command in its namespace's metrics (no allocation). */

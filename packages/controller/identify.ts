@@ -54,6 +54,7 @@ import {
 } from "./_limits.ts";
 import { INVALID_FIELD, INVALID_NS } from "./_status.ts";
 import type { Namespace, Subsystem } from "./subsystem.ts";
+import { RESCAP } from "./reservation.ts";
 
 const ZERO_PSD = Object.freeze({
   mp: 0,
@@ -154,7 +155,8 @@ export function identifyController(input: IdentifyControllerInput): Uint8Array {
     maxcmd: params.maxIoQsize,
     nn: sub.maxNamespaces,
     mnan: sub.maxNamespaces,
-    oncs: Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.VERIFY,
+    oncs: Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.VERIFY |
+      Oncs.RESERVATIONS,
     vwc: VWC_PRESENT,
     sgls,
     subnqn: sub.nqn,
@@ -256,6 +258,7 @@ export function identifyNamespace(ns: Namespace): Uint8Array {
     flbas: 0,
     nmic: NMIC_SHARED,
     nsattr: ns.readOnly ? NSATTR_WRITE_PROTECTED : 0,
+    rescap: RESCAP,
     nguid: ns.nguid,
     eui64: ns.eui64,
     lbaf: [{ ms: 0, lbads: ns.blockShift, rp: 0 }],

@@ -7,6 +7,8 @@
  * - {@linkcode Target}: subsystems, ports ({@linkcode Target.listen}), events, `close()`.
  * - {@linkcode Subsystem} and {@linkcode Namespace}: NQN, serial, model, firmware, allowed
  *   hosts; namespaces with NSID, identifiers and a read-only flag.
+ * - {@linkcode ReservationState}: a namespace's reservation (Base 8.19) as a pure state
+ *   machine; controllers serve Reservation Register, Acquire, Release and Report with it.
  * - {@linkcode NamespaceBackend}: the storage interface, with {@linkcode RamBackend} (sparse
  *   memory) and {@linkcode FileBackend} (regular file or block device).
  * - Live changes: {@linkcode Target.addListener}, {@linkcode Target.removeListener},
@@ -78,6 +80,23 @@ export {
   type TransportInfo,
 } from "./target.ts";
 export { type ListenOptions, Port } from "./port.ts";
+export {
+  type AcquireRequest,
+  CommandClass,
+  commandClass,
+  type HostKey,
+  hostKey,
+  type RegisterRequest,
+  type ReleaseRequest,
+  RESCAP,
+  RESERVATION_OPCODES,
+  reservationAllows,
+  type ReservationNotice,
+  type ReservationOutcome,
+  type ReservationResult,
+  type ReservationRole,
+  ReservationState,
+} from "./reservation.ts";
 export {
   applyConfig,
   ConfigError,

@@ -15,6 +15,7 @@ import { DISCOVERY_NQN, NQN_MAX_LENGTH, NSID_BROADCAST, NvmeVersion, UUID_SIZE }
 import { fromHex } from "./_bytes.ts";
 import type { NamespaceBackend } from "./backend.ts";
 import { NamespaceMetrics } from "./metrics.ts";
+import { ReservationState } from "./reservation.ts";
 
 /** How a namespace is added. */
 export interface NamespaceOptions {
@@ -88,6 +89,8 @@ export class Namespace {
     bytesRead: 0,
     bytesWritten: 0,
   };
+  /** Its reservation: registrants, holder, type (Base 8.19). */
+  readonly reservation: ReservationState = new ReservationState();
 
   /**
    * Makes a namespace; {@linkcode Subsystem.addNamespace} is the way to add one.

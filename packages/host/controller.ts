@@ -15,6 +15,7 @@ import {
   AdminOpcode,
   AsyncEventBits,
   AsyncEventConfig,
+  AsyncEventIoCommandSpecific,
   AsyncEventNotice,
   AsyncEventType,
   type Cap,
@@ -104,6 +105,7 @@ import {
 } from "./events.ts";
 import { type IoPath, type Namespace, openNamespace } from "./namespace.ts";
 import { HOST_DEFAULTS } from "./options.ts";
+import { readReservationNotifications } from "./reservation.ts";
 
 const LIVE = 1;
 const CONNECTING = 0;
@@ -559,6 +561,18 @@ export class HostController {
         event.changedNamespaces = list.overflow ? "all" : list.nsids;
       } catch {
         // Reported without the list.
+      }
+    }
+    if (
+      event.eventType === AsyncEventType.IO_COMMAND_SPECIFIC_STATUS &&
+      event.eventInfo === AsyncEventIoCommandSpecific.RESERVATION_LOG_PAGE_AVAILABLE
+    ) {
+      try {
+        event.reservations = await readReservationNotifications((lid, o) =>
+          this.getLogPage(lid, o)
+        );
+      } catch {
+        // Reported without the pages.
       }
     }
     this.#emit({ type: "aen", event });

@@ -17,6 +17,8 @@
  * @module
  */
 
+import type { ReservationNotification } from "@nvmf/proto";
+
 /** An asynchronous event the controller reported (Base 5.2). */
 export interface AsyncEvent {
   /** Asynchronous Event Type, one of `AsyncEventType`. */
@@ -32,6 +34,11 @@ export interface AsyncEvent {
    * the host read (clearing the event); `"all"` when more than 1024 changed.
    */
   changedNamespaces?: number[] | "all";
+  /**
+   * For a Reservation Log Page Available event (I/O command specific status): the pages of the
+   * Reservation Notification log the host read (clearing the event), oldest first.
+   */
+  reservations?: ReservationNotification[];
 }
 
 /** What a {@linkcode HostController} reports. */

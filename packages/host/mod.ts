@@ -79,6 +79,12 @@ export {
 } from "./identity.ts";
 export { type BlockRange, type IoOptions, Namespace } from "./namespace.ts";
 export { type ConnectOptions, HOST_DEFAULTS } from "./options.ts";
+export type {
+  ReservationAcquireOptions,
+  ReservationRegisterOptions,
+  ReservationReleaseOptions,
+  ReservationReportOptions,
+} from "./reservation.ts";
 
 // The types of other packages this package's API uses, and the types those use in turn, so that
 // its documentation is complete (deno doc --lint); their other exports are theirs to import.
@@ -92,6 +98,9 @@ export type {
   LbaFormat,
   NsIdDescriptor,
   PowerStateDescriptor,
+  RegisteredController,
+  ReservationNotification,
+  ReservationStatus,
   Vs,
 } from "@nvmf/proto";
 export type {

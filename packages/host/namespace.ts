@@ -18,12 +18,23 @@ import {
   MediaStatus,
   NvmeStatusError,
   NvmOpcode,
+  type ReservationStatus,
   RwControl,
   StatusCodeType,
 } from "@nvmf/proto";
 import type { DataDirection } from "@nvmf/transport";
 import { Command } from "./_queue.ts";
 import type { HostController } from "./controller.ts";
+import {
+  reservationAcquire,
+  type ReservationAcquireOptions,
+  reservationRegister,
+  type ReservationRegisterOptions,
+  reservationRelease,
+  type ReservationReleaseOptions,
+  reservationReport,
+  type ReservationReportOptions,
+} from "./reservation.ts";
 
 /** A range of blocks, for {@linkcode Namespace.deallocate}. */
 export interface BlockRange {
@@ -420,5 +431,48 @@ export class Namespace {
       parts.push(c.promise);
     }
     await Promise.all(parts);
+  }
+
+  /**
+   * Reservation Register (Base 8.19): register, unregister or replace this host's key.
+   *
+   * @param options Action, keys, IEKEY, CPTPL.
+   * @returns Settles on success.
+   * @throws {NvmeStatusError} E.g. RESERVATION_CONFLICT for a wrong current key.
+   */
+  reservationRegister(options: ReservationRegisterOptions): Promise<void> {
+    return reservationRegister(this.#io, this.nsid, options);
+  }
+
+  /**
+   * Reservation Acquire: acquire, preempt, or preempt and abort.
+   *
+   * @param options Action, type, keys.
+   * @returns Settles on success.
+   * @throws {NvmeStatusError} E.g. RESERVATION_CONFLICT when another host holds it.
+   */
+  reservationAcquire(options: ReservationAcquireOptions): Promise<void> {
+    return reservationAcquire(this.#io, this.nsid, options);
+  }
+
+  /**
+   * Reservation Release: release or clear.
+   *
+   * @param options Action, type, key.
+   * @returns Settles on success.
+   * @throws {NvmeStatusError} E.g. RESERVATION_CONFLICT for a wrong key.
+   */
+  reservationRelease(options: ReservationReleaseOptions): Promise<void> {
+    return reservationRelease(this.#io, this.nsid, options);
+  }
+
+  /**
+   * Reservation Report: the reservation, its generation and every registrant.
+   *
+   * @param options The extended data structure (default) or the standard one.
+   * @returns The status.
+   */
+  reservationReport(options?: ReservationReportOptions): Promise<ReservationStatus> {
+    return reservationReport(this.#io, this.nsid, this.controller.maxTransferSize, options);
   }
 }

@@ -1090,3 +1090,100 @@ export const Fes = {
 
 /** In-capsule data size the admin and discovery queues allow over TCP (TCP 3.3: 8 KiB). */
 export const TCP_ADMIN_MAX_ICD = 8192;
+
+// ---------------------------------------------------------------------------------------------
+// Reservations (Base 2.0 8.19 and the Reservation commands of clause 7; RESCAP: NVM Command Set 1.0)
+
+/** Reservation types, RTYPE of Acquire and Release CDW10 bits 15:8 (Base 2.0, 7). */
+export const ReservationType = {
+  WRITE_EXCLUSIVE: 1,
+  EXCLUSIVE_ACCESS: 2,
+  WRITE_EXCLUSIVE_REGISTRANTS_ONLY: 3,
+  EXCLUSIVE_ACCESS_REGISTRANTS_ONLY: 4,
+  WRITE_EXCLUSIVE_ALL_REGISTRANTS: 5,
+  EXCLUSIVE_ACCESS_ALL_REGISTRANTS: 6,
+} as const;
+
+/** Reservation Register Action, RREGA of CDW10 bits 2:0 (Base 2.0, 7). */
+export const ReservationRegisterAction = {
+  REGISTER: 0,
+  UNREGISTER: 1,
+  REPLACE: 2,
+} as const;
+
+/** Reservation Acquire Action, RACQA of CDW10 bits 2:0 (Base 2.0, 7). */
+export const ReservationAcquireAction = {
+  ACQUIRE: 0,
+  PREEMPT: 1,
+  PREEMPT_AND_ABORT: 2,
+} as const;
+
+/** Reservation Release Action, RRELA of CDW10 bits 2:0 (Base 2.0, 7). */
+export const ReservationReleaseAction = {
+  RELEASE: 0,
+  CLEAR: 1,
+} as const;
+
+/** Change Persist Through Power Loss State, CPTPL of Register CDW10 bits 31:30. */
+export const ReservationCptpl = {
+  NO_CHANGE: 0,
+  CLEAR: 2,
+  SET: 3,
+} as const;
+
+/** Fields of the reservation commands' CDW10 and of Reservation Report CDW11 (Base 2.0, 7). */
+export const ReservationBits = {
+  /** RREGA, RACQA or RRELA: bits 2:0. */
+  ACTION_MASK: 0x7,
+  /** Ignore Existing Key, bit 3. */
+  IEKEY: 1 << 3,
+  /** RTYPE of Acquire and Release: bits 15:8. */
+  RTYPE_SHIFT: 8,
+  RTYPE_MASK: 0xff,
+  /** CPTPL of Register: bits 31:30. */
+  CPTPL_SHIFT: 30,
+  CPTPL_MASK: 0x3,
+  /** Reservation Report CDW11 bit 0: Extended Data Structure (128-bit host identifiers). */
+  EDS: 1 << 0,
+} as const;
+
+/** RESCAP, reservation capabilities of Identify Namespace byte 31 (NVM Command Set 1.0). */
+export const Rescap = {
+  PERSIST_THROUGH_POWER_LOSS: 1 << 0,
+  WRITE_EXCLUSIVE: 1 << 1,
+  EXCLUSIVE_ACCESS: 1 << 2,
+  WRITE_EXCLUSIVE_REGISTRANTS_ONLY: 1 << 3,
+  EXCLUSIVE_ACCESS_REGISTRANTS_ONLY: 1 << 4,
+  WRITE_EXCLUSIVE_ALL_REGISTRANTS: 1 << 5,
+  EXCLUSIVE_ACCESS_ALL_REGISTRANTS: 1 << 6,
+  /** Ignore Existing Key is used as revision 1.3 and later define it. */
+  IEKEY_1_3: 1 << 7,
+} as const;
+
+/** Reservation Notification log page types (Base 2.0 5.16.1). */
+export const ReservationNotificationType = {
+  EMPTY: 0,
+  REGISTRATION_PREEMPTED: 1,
+  RESERVATION_RELEASED: 2,
+  RESERVATION_PREEMPTED: 3,
+} as const;
+
+/** Reservation Notification Mask feature (82h) bits of CDW11 and DW0 (Base 2.0 5.27.1). */
+export const ReservationNotificationMask = {
+  /** Mask Registration Preempted notifications. */
+  REGPRE: 1 << 1,
+  /** Mask Reservation Released notifications. */
+  RESREL: 1 << 2,
+  /** Mask Reservation Preempted notifications. */
+  RESPRE: 1 << 3,
+} as const;
+
+/** Reservation Persistence feature (83h) CDW11 and DW0 bit 0: Persist Through Power Loss. */
+export const FEATURE_RESERVATION_PTPL = 0x1;
+
+/** Asynchronous event information for the I/O Command Specific Status type (Base 2.0 5.2). */
+export const AsyncEventIoCommandSpecific = {
+  RESERVATION_LOG_PAGE_AVAILABLE: 0x00,
+  SANITIZE_OPERATION_COMPLETED: 0x01,
+  SANITIZE_OPERATION_COMPLETED_WITH_UNEXPECTED_DEALLOCATION: 0x02,
+} as const;

@@ -11,6 +11,8 @@
  *   Disconnect, Authentication Send/Receive.
  * - Identify Controller/Namespace, namespace descriptors and lists, the Discovery log page,
  *   Error, SMART/Health, Firmware Slot, Changed Namespace and Commands Supported logs.
+ * - Reservations: command fields and data, the Reservation Status a Report returns, the
+ *   Reservation Notification log page.
  * - NVMe/TCP PDUs: header codecs, a whole-PDU encoder and decoder that names the offending field
  *   of a malformed PDU, the header validator transports run on every PDU, and CRC32C digests.
  * - NQN validation, host ID and host NQN generation.
@@ -42,5 +44,6 @@ export * from "./identify.ts";
 export * from "./discovery.ts";
 export * from "./log_pages.ts";
 export * from "./nqn.ts";
+export * from "./reservations.ts";
 export * from "./tcp_pdu.ts";
 export * from "./crc32c.ts";
