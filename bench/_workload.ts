@@ -99,6 +99,7 @@ export class Recorder {
   #bytes = 0;
   #cpuStart = -1;
   #cpuEnd = -1;
+  #last = 0;
 
   /**
    * Opens a window `timing.warmup` seconds from now, `timing.seconds` long.
@@ -122,11 +123,14 @@ export class Recorder {
    */
   complete(now: number, latencyMs: number, bytes: number): boolean {
     if (now < this.start) return true;
-    if (now >= this.end) {
+    // A window that a stalled process (a loaded machine) slept through still records its
+    // first operation, so a measurement is never empty; the rate uses the time it took.
+    if (now >= this.end && this.#ops > 0) {
       if (this.#cpuEnd < 0) this.#cpuEnd = cpuMicros();
       return false;
     }
     if (this.#cpuStart < 0) this.#cpuStart = cpuMicros();
+    if (now > this.#last) this.#last = now;
     this.#ops++;
     this.#bytes += bytes;
     if (latencyMs >= 0) this.#samples[this.#n++ % this.#samples.length] = latencyMs;
@@ -149,7 +153,7 @@ export class Recorder {
    * @returns Counts, rates and latency percentiles.
    */
   result(): Measurement {
-    const seconds = (this.end - this.start) / 1000;
+    const seconds = (Math.max(this.end, this.#last) - this.start) / 1000;
     const kept = Math.min(this.#n, this.#samples.length);
     const sorted = this.#samples.slice(0, kept).sort();
     return {
