@@ -210,7 +210,8 @@ export function adoptHostController(
  * A live association with one controller, as FreeBSD's `sys/dev/nvmf/host/nvmf.c` runs one:
  * admin commands (Identify, Get Log Page, Get/Set Features, properties, Abort), namespaces,
  * asynchronous events, keep-alive at KATO/2 (KATO/4 with traffic based keep-alive), command
- * timeouts with Abort, reconnects after a broken connection until the controller-loss timeout,
+ * timeouts with Abort (then a reset of the association when Abort does not end the command),
+ * reconnects after a broken connection until the controller-loss timeout,
  * an orderly shutdown (CC.SHN, CSTS.SHST), and a handoff to a new owner. Make one with
  * `connect()` (or `adopt()`); its constructor is not public.
  *
