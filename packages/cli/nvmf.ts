@@ -49,6 +49,7 @@ import {
   NVME_TCP_DISCOVERY_PORT,
   NVME_TCP_PORT,
   NvmeStatusError,
+  ProtocolFieldError,
   SubsystemType,
   TcpSecurityType,
   tcpTsas,
@@ -358,9 +359,11 @@ function toJson(value: unknown): string {
  * @example Usage
  * ```ts
  * import { describeError } from "@nvmf/cli";
+ * import { ProtocolFieldError } from "@nvmf/proto";
  * import assert from "node:assert/strict";
  * assert.equal(describeError(new RangeError("Cannot use NSID 0")), "Cannot use NSID 0");
  * assert.equal(describeError(new Error("boom")), "Error: boom");
+ * assert.match(describeError(new ProtocolFieldError("Reject FLBAS: 9", "FLBAS", 26)), /^The controller sent malformed data/);
  * ```
  */
 export function describeError(error: unknown): string {
@@ -380,6 +383,10 @@ export function describeError(error: unknown): string {
     return text;
   }
   if (error instanceof NvmeStatusError) return error.message;
+  // Bytes from the controller that do not decode (Identify, log pages): say whose they are.
+  if (error instanceof ProtocolFieldError) {
+    return `The controller sent malformed data: ${error.message}`;
+  }
   if (error instanceof ControllerLostError) {
     const cause = (error as { cause?: unknown }).cause;
     return cause === undefined ? error.message : `${error.message}: ${describeError(cause)}`;

@@ -183,6 +183,7 @@ export async function fabricsConnect(
   }
   queue.setConnected(sqhd, params.sqFlowControl);
   const rsp = decodeConnectResponse(cqe);
+  checkCntlid(rsp.cntlid, cntlid, queue.qid, params.subnqn);
   if (rsp.atr || rsp.ascr) {
     throw new ControllerError(
       `Cannot connect to ${params.subnqn}: the controller requires in-band authentication`,
@@ -190,6 +191,36 @@ export async function fabricsConnect(
     );
   }
   return rsp.cntlid;
+}
+
+/** CNTLIDs from FFF0h up are reserved (Fabrics 3.3: FFFFh dynamic, FFFEh any static). */
+const CNTLID_RESERVED = 0xfff0;
+
+/**
+ * Checks the CNTLID of a Connect response: never a reserved value, and the controller asked for
+ * when the host named one (an I/O queue names its admin queue's controller).
+ *
+ * @param got The CNTLID in the response.
+ * @param asked The CNTLID in the Connect data.
+ * @param qid The queue.
+ * @param subnqn The subsystem.
+ * @throws {ControllerError} When it is wrong.
+ */
+function checkCntlid(got: number, asked: number, qid: number, subnqn: string): void {
+  if (got >= CNTLID_RESERVED) {
+    throw new ControllerError(
+      `Cannot connect queue ${qid} to ${subnqn}: the controller answered the reserved CNTLID 0x${
+        got.toString(16)
+      }`,
+      "protocol",
+    );
+  }
+  if (asked < CNTLID_RESERVED && got !== asked) {
+    throw new ControllerError(
+      `Cannot connect queue ${qid} to ${subnqn}: the controller answered CNTLID ${got}, not the ${asked} asked for`,
+      "protocol",
+    );
+  }
 }
 
 /**
@@ -340,30 +371,32 @@ export async function requestQueues(
 
 /**
  * CC.SHN = normal, then CSTS.SHST = complete (Base 3.6.1; Linux `nvme_shutdown_ctrl`: 5 s, or
- * RTD3E when longer, at most 60 s).
+ * RTD3E when longer, at most 60 s). Each Property Get/Set waits at most that long too, not the
+ * admin timeout: a controller that stays silent does not hold the shutdown for a minute.
  *
  * @param admin The admin queue.
- * @param timeoutMs The timeout of each command.
+ * @param timeoutMs The timeout of each command (the admin timeout).
  * @param rtd3e RTD3E of Identify Controller, in microseconds.
+ * @param shutdownTimeout The shutdown timeout in ms when RTD3E asks for no more.
  * @throws {ControllerError} When CSTS.SHST does not reach "complete" in time.
+ * @throws {CommandTimeoutError} When a Property Get/Set gets no answer in time.
  */
 export async function shutdownController(
   admin: HostQueue,
   timeoutMs: number,
   rtd3e: number,
+  shutdownTimeout: number = HOST_DEFAULTS.shutdownTimeout,
 ): Promise<void> {
-  const cc = Number(await propertyGet(admin, timeoutMs, Property.CC));
+  const rtd3eMs = Math.ceil(rtd3e / 1000);
+  const timeout = Math.min(Math.max(shutdownTimeout, rtd3eMs), SHUTDOWN_TIMEOUT_MAX_MS);
+  const commandTimeout = Math.max(1, Math.min(timeoutMs, timeout));
+  const cc = Number(await propertyGet(admin, commandTimeout, Property.CC));
   const shnMask = CcBits.SHN_MASK << CcBits.SHN_SHIFT;
   const shn = ShutdownNotification.NORMAL << CcBits.SHN_SHIFT;
-  await propertySet(admin, timeoutMs, Property.CC, BigInt(((cc & ~shnMask) | shn) >>> 0));
-  const rtd3eMs = Math.ceil(rtd3e / 1000);
-  const timeout = Math.min(
-    Math.max(HOST_DEFAULTS.shutdownTimeout, rtd3eMs),
-    SHUTDOWN_TIMEOUT_MAX_MS,
-  );
+  await propertySet(admin, commandTimeout, Property.CC, BigInt(((cc & ~shnMask) | shn) >>> 0));
   const deadline = performance.now() + timeout;
   for (let delay = 1;; delay = Math.min(delay * 2, CSTS_POLL_MAX_MS)) {
-    const csts = decodeCsts(Number(await propertyGet(admin, timeoutMs, Property.CSTS)));
+    const csts = decodeCsts(Number(await propertyGet(admin, commandTimeout, Property.CSTS)));
     if (csts.shst === ShutdownStatus.COMPLETE) return;
     if (performance.now() >= deadline) {
       throw new ControllerError(

@@ -19,8 +19,10 @@ import {
   CQE_CID,
   CQE_SIZE,
   CQE_SQHD,
+  CQE_SQID,
   CQE_STATUS,
   CqeStatusBits,
+  FabricsType,
   SQE_CDW10,
   SQE_CDW11,
   SQE_CDW12,
@@ -105,10 +107,21 @@ export class Command {
 
 /** What a {@linkcode HostQueue} reports to the code that owns it. */
 export interface QueueOwner {
-  /** A command completed with an error status (the CQE is the transport's). */
-  failed(queue: HostQueue, command: Command, cqe: Uint8Array): void;
-  /** A command's timeout expired; its CID stays reserved until its CQE arrives. */
+  /**
+   * A command completed with an error status (the CQE is the transport's); `fault` says why
+   * the transport turned a successful completion into a Data Transfer Error.
+   */
+  failed(queue: HostQueue, command: Command, cqe: Uint8Array, fault?: string): void;
+  /**
+   * A command's timeout expired; its CID stays reserved until its CQE arrives, or until
+   * `stuck` reports it.
+   */
   timedOut(queue: HostQueue, command: Command, cid: number): void;
+  /**
+   * A timed-out command got no completion within a second timeout (Abort did not end it):
+   * only resetting the association gets its CID back (Linux's escalation).
+   */
+  stuck(queue: HostQueue, command: Command, cid: number): void;
   /** The queue pair ended; `commands` were outstanding or waiting and are not settled. */
   down(queue: HostQueue, error: Error, commands: Command[]): void;
 }
@@ -133,8 +146,17 @@ export class HostQueue {
   readonly #views: DataView[] = [];
   readonly #capsules: SlotCapsule[] = [];
   readonly #commands: (Command | undefined)[] = [];
-  /** Slots whose command timed out and whose CQE has not come yet. */
+  /**
+   * Slots whose command timed out and whose CQE has not come yet: 1 while its second timeout
+   * runs, 2 once it was reported stuck.
+   */
   readonly #zombie: Uint8Array;
+  /** The CID each slot's command went out with: slot | generation << 12 (see #send). */
+  readonly #cids: Uint16Array;
+  /** Bits of a CID that name the slot; the rest is a generation (Linux's nvme_cid()). */
+  readonly #slotMask: number;
+  /** What ended the queue. */
+  #error: Error | undefined;
   readonly #free: number[] = [];
   #waiting: Command[] = [];
   #waitingHead = 0;
@@ -165,6 +187,11 @@ export class HostQueue {
     this.#owner = owner;
     const slots = qp.qsize - 1;
     this.#zombie = new Uint8Array(slots);
+    this.#cids = new Uint16Array(slots);
+    // A 4-bit generation above a 12-bit slot tells a stale or repeated completion from the
+    // current command of its slot; slots up to FFEh keep CID FFFFh unused (Base 4.2).
+    this.#slotMask = slots < 0xfff ? 0xfff : 0xffff;
+    for (let i = 0; i < slots; i++) this.#cids[i] = i;
     for (let i = 0; i < slots; i++) {
       const sqe = new Uint8Array(SQE_SIZE);
       this.#sqes.push(sqe);
@@ -245,12 +272,15 @@ export class HostQueue {
    */
   submit(command: Command): void {
     if (this.#down) {
+      const cause = this.#error;
       this.#owner.down(
         this,
-        new TransportError("Cannot submit: the queue pair is down", "connection"),
-        [
-          command,
-        ],
+        new TransportError(
+          `Cannot submit: queue ${this.qid} is down${cause ? `: ${cause.message}` : ""}`,
+          "connection",
+          { cause },
+        ),
+        [command],
       );
       return;
     }
@@ -295,18 +325,26 @@ export class HostQueue {
     return !this.#sqFlowControl || (this.#sqtail + 1) % this.qsize !== this.#sqhd;
   }
 
+  /** True while the command sent with `cid` awaits its completion (timed out or not). */
+  isOutstanding(cid: number): boolean {
+    const slot = cid & this.#slotMask;
+    return slot < this.#cids.length && this.#cids[slot] === cid &&
+      this.#commands[slot] !== undefined;
+  }
+
   #send(command: Command): void {
-    const cid = this.#free.pop()!;
-    this.#commands[cid] = command;
+    const slot = this.#free.pop()!;
+    const cid = this.#cids[slot];
+    this.#commands[slot] = command;
     this.#outstanding++;
-    const sqe = this.#sqes[cid];
+    const sqe = this.#sqes[slot];
     const template = command.template;
     if (template !== undefined) {
       sqe.set(template);
       sqe[SQE_CID] = cid;
       sqe[SQE_CID + 1] = cid >>> 8;
     } else {
-      const v = this.#views[cid];
+      const v = this.#views[slot];
       // Dword 0: OPC, flags (PSDT is the transport's), CID.
       v.setUint32(0, command.opcode | (cid << 16), true);
       v.setUint32(SQE_NSID, command.nsid, true);
@@ -321,7 +359,7 @@ export class HostQueue {
       v.setUint32(SQE_CDW14, command.cdw14, true);
       v.setUint32(SQE_CDW15, command.cdw15, true);
     }
-    const capsule = this.#capsules[cid];
+    const capsule = this.#capsules[slot];
     capsule.data = command.data;
     capsule.direction = command.direction;
     this.#sqtail = (this.#sqtail + 1) % this.qsize;
@@ -368,7 +406,7 @@ export class HostQueue {
       );
       return;
     }
-    this.#complete(capsule.cqe);
+    this.#complete(capsule.cqe, capsule.fault);
   };
 
   /** The queue pair is done. */
@@ -376,23 +414,47 @@ export class HostQueue {
     this.#fail(error);
   };
 
-  #complete(cqe: Uint8Array): void {
+  #complete(cqe: Uint8Array, fault: string | undefined): void {
     const cid = cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8);
-    const command = this.#commands[cid];
-    // A CID we have nothing for (stale or bogus): ignore it, as it completes nothing.
-    if (command === undefined) return;
+    const slot = cid & this.#slotMask;
+    const command = slot < this.#cids.length && this.#cids[slot] === cid
+      ? this.#commands[slot]
+      : undefined;
+    // Linux: a completion no outstanding command matches (stale, repeated or bogus) is a
+    // transport error; the association recovers by reconnecting.
+    const problem = command === undefined
+      ? `a completion for CID ${cid}, which has no command outstanding`
+      : checkCqe(
+        cqe,
+        // Some controllers (ours before #15) answer an I/O queue's Connect with SQID 0.
+        command.fctype === FabricsType.CONNECT ? -1 : this.qid,
+        this.qsize,
+        this.#sqFlowControl,
+        this.#sqhd,
+        this.#sqtail,
+      );
+    if (problem !== undefined) {
+      this.#fail(
+        new TransportError(
+          `Cannot use queue ${this.qid}: the controller sent ${problem}`,
+          "protocol",
+        ),
+      );
+      return;
+    }
     this.#completions++;
     if (this.#sqFlowControl) this.#sqhd = cqe[CQE_SQHD] | (cqe[CQE_SQHD + 1] << 8);
-    this.#commands[cid] = undefined;
-    this.#capsules[cid].data = undefined;
+    this.#commands[slot] = undefined;
+    this.#capsules[slot].data = undefined;
+    this.#cids[slot] = this.#slotMask === 0xffff ? cid : ((cid + 0x1000) & 0xffff);
     this.#outstanding--;
-    this.#free.push(cid);
-    if (this.#zombie[cid] !== 0) {
-      this.#zombie[cid] = 0;
+    this.#free.push(slot);
+    if (this.#zombie[slot] !== 0) {
+      this.#zombie[slot] = 0;
     } else {
       const status = cqe[CQE_STATUS] | (cqe[CQE_STATUS + 1] << 8);
-      if ((status & STATUS_CODE_MASK) === 0) command.resolve(command.result ?? cqe);
-      else this.#owner.failed(this, command, cqe);
+      if ((status & STATUS_CODE_MASK) === 0) command!.resolve(command!.result ?? cqe);
+      else this.#owner.failed(this, command!, cqe, fault);
     }
     this.#pump();
   }
@@ -420,7 +482,10 @@ export class HostQueue {
     this.#timerAt = Infinity;
   }
 
-  /** Expires commands past their deadline and re-arms for the next one. */
+  /**
+   * Expires commands past their deadline and re-arms for the next one. A command that timed
+   * out gets a second timeout of the same length, for its Abort; past that it is stuck.
+   */
   readonly #sweep = (): void => {
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -428,15 +493,25 @@ export class HostQueue {
     const now = Date.now();
     let next = Infinity;
     const expired: number[] = [];
-    for (let cid = 0; cid < this.#commands.length; cid++) {
-      const c = this.#commands[cid];
-      if (c === undefined || this.#zombie[cid] !== 0 || c.timeoutMs === 0) continue;
-      if (c.deadline <= now) expired.push(cid);
+    const stuck: number[] = [];
+    for (let slot = 0; slot < this.#commands.length; slot++) {
+      const c = this.#commands[slot];
+      if (c === undefined || this.#zombie[slot] === 2 || c.timeoutMs === 0) continue;
+      if (c.deadline <= now) (this.#zombie[slot] === 0 ? expired : stuck).push(slot);
       else if (c.deadline < next) next = c.deadline;
     }
-    for (const cid of expired) {
-      this.#zombie[cid] = 1;
-      this.#owner.timedOut(this, this.#commands[cid]!, cid);
+    for (const slot of expired) {
+      const c = this.#commands[slot]!;
+      this.#zombie[slot] = 1;
+      c.deadline = now + c.timeoutMs;
+      if (c.deadline < next) next = c.deadline;
+      this.#owner.timedOut(this, c, this.#cids[slot]);
+    }
+    for (const slot of stuck) {
+      const c = this.#commands[slot];
+      if (c === undefined || this.#down) continue;
+      this.#zombie[slot] = 2;
+      this.#owner.stuck(this, c, this.#cids[slot]);
     }
     if (next !== Infinity && !this.#down && this.#timer === undefined) this.#armTimer(now, next);
   };
@@ -444,6 +519,7 @@ export class HostQueue {
   #fail(error: Error): void {
     if (this.#down) return;
     this.#down = true;
+    this.#error = error;
     this.#clearTimer();
     const commands: Command[] = [];
     for (let cid = 0; cid < this.#commands.length; cid++) {
@@ -460,6 +536,31 @@ export class HostQueue {
     if (!this.#closing) this.qp.close().catch(() => {});
     this.#owner.down(this, error, commands);
   }
+}
+
+/**
+ * What is wrong with a CQE that matched an outstanding command, or undefined: its SQID must be
+ * the queue's (`qid` -1: not checked), and with SQ flow control its SQHD must lie between the last SQHD and the SQ tail
+ * (the head moves forward over entries the host submitted, never past them; Base 4.1).
+ */
+function checkCqe(
+  cqe: Uint8Array,
+  qid: number,
+  qsize: number,
+  flowControl: boolean,
+  sqhd: number,
+  sqtail: number,
+): string | undefined {
+  const sqid = cqe[CQE_SQID] | (cqe[CQE_SQID + 1] << 8);
+  const cid = cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8);
+  if (qid >= 0 && sqid !== qid) return `a completion for CID ${cid} naming SQID ${sqid}`;
+  if (flowControl) {
+    const head = cqe[CQE_SQHD] | (cqe[CQE_SQHD + 1] << 8);
+    if (head >= qsize || (head - sqhd + qsize) % qsize > (sqtail - sqhd + qsize) % qsize) {
+      return `a completion for CID ${cid} with SQHD ${head}, outside the ${sqhd} to ${sqtail} submitted`;
+    }
+  }
+  return undefined;
 }
 
 function asError(error: unknown): Error {

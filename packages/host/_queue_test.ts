@@ -37,12 +37,16 @@ interface Rig {
 class RecordingOwner implements QueueOwner {
   failures: number[] = [];
   timeouts: number[] = [];
+  stuckCids: number[] = [];
   downs: { error: Error; commands: Command[] }[] = [];
   failed(_q: HostQueue, _c: Command, cqe: Uint8Array): void {
     this.failures.push(cqe[14] | (cqe[15] << 8));
   }
   timedOut(_q: HostQueue, _c: Command, cid: number): void {
     this.timeouts.push(cid);
+  }
+  stuck(_q: HostQueue, _c: Command, cid: number): void {
+    this.stuckCids.push(cid);
   }
   down(_q: HostQueue, error: Error, commands: Command[]): void {
     this.downs.push({ error, commands });
@@ -140,7 +144,7 @@ test("HostQueue keeps at most qsize - 1 commands outstanding", async () => {
   assert.equal(r.queue.outstanding, 0);
   assert.equal(r.received.length, 8);
   // CIDs stay below qsize - 1: they are slot numbers.
-  assert.ok(r.received.every((c) => sqeCid(c.sqe) < 3));
+  assert.ok(r.received.every((c) => (sqeCid(c.sqe) & 0xfff) < 3), "slots 0 to 2 only");
   await done(r);
 });
 
@@ -244,15 +248,46 @@ test("HostQueue hands outstanding and waiting commands to its owner when the con
   await done(r);
 });
 
-test("HostQueue ignores a CQE whose CID it never used", async () => {
+test("HostQueue ends the queue on a CQE whose CID has no command outstanding (as Linux)", async () => {
   const r = await rig(4, 0);
   const c = flush();
   r.queue.submit(c);
   await settle();
   await r.ctrl.transmit(responseCapsule(encodeCqe({ cid: 2 })));
+  await assert.rejects(c.promise, (e) => e instanceof TransportError && /CID 2/.test(e.message));
+  assert.ok(r.queue.isDown);
+  assert.equal(r.owner.downs.length, 1);
+  await done(r);
+});
+
+test("HostQueue gives a slot's CID a new generation each use, so a stale CQE matches nothing", async () => {
+  const r = await rig(3, 0);
+  const first = flush();
+  r.queue.submit(first);
+  await settle();
   await answer(r, r.received[0]);
-  await c.promise;
-  assert.equal(r.queue.outstanding, 0);
+  await first.promise;
+  const second = flush();
+  r.queue.submit(second);
+  await settle();
+  assert.equal(sqeCid(r.received[1].sqe), 0x1000, "slot 0, generation 1");
+  await r.ctrl.transmit(responseCapsule(encodeCqe({ cid: 0, sqid: 1 }))); // the old CID again
+  await assert.rejects(
+    second.promise,
+    (e) => e instanceof TransportError && /CID 0,/.test(e.message),
+  );
+  await done(r);
+});
+
+test("HostQueue reports a timed-out command stuck after a second timeout", async () => {
+  const r = await rig(3, 0);
+  const slow = flush();
+  slow.timeoutMs = 5;
+  r.queue.submit(slow);
+  while (r.owner.stuckCids.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(r.owner.timeouts, [0]);
+  assert.deepEqual(r.owner.stuckCids, [0]);
+  assert.ok(r.queue.isOutstanding(0), "the CID stays reserved until the owner resets");
   await done(r);
 });
 

@@ -32,6 +32,7 @@ export interface Settings {
   ctrlLossTimeout: number;
   commandTimeout: number;
   adminTimeout: number;
+  shutdownTimeout: number;
   maxRetries: number;
   asyncEvents: boolean;
   maxTransferSize: number | undefined;
@@ -116,6 +117,10 @@ export function settings(options: ConnectOptions): Settings {
       options.commandTimeout ?? HOST_DEFAULTS.commandTimeout,
     ),
     adminTimeout: checkMs("adminTimeout", options.adminTimeout ?? HOST_DEFAULTS.adminTimeout),
+    shutdownTimeout: checkMs(
+      "shutdownTimeout",
+      options.shutdownTimeout ?? HOST_DEFAULTS.shutdownTimeout,
+    ),
     maxRetries: checkCount("maxRetries", options.maxRetries ?? HOST_DEFAULTS.maxRetries, 0, 1000),
     asyncEvents: options.asyncEvents ?? !discovery,
     maxTransferSize: options.maxTransferSize === undefined

@@ -48,6 +48,7 @@ import {
   FCATT_STATIC_CONTROLLER_MODEL,
   FeatureBits,
   FeatureId,
+  GenericStatus,
   IDENTIFY_DATA_SIZE,
   IdentifyCns,
   type IdentifyController,
@@ -55,6 +56,7 @@ import {
   IO_QUEUE_MIN_ENTRIES,
   LogPageId,
   LogPageSize,
+  nameOf,
   NSID_BROADCAST,
   type NsIdDescriptor,
   NvmeStatusError,
@@ -210,7 +212,8 @@ export function adoptHostController(
  * A live association with one controller, as FreeBSD's `sys/dev/nvmf/host/nvmf.c` runs one:
  * admin commands (Identify, Get Log Page, Get/Set Features, properties, Abort), namespaces,
  * asynchronous events, keep-alive at KATO/2 (KATO/4 with traffic based keep-alive), command
- * timeouts with Abort, reconnects after a broken connection until the controller-loss timeout,
+ * timeouts with Abort (then a reset of the association when Abort does not end the command),
+ * reconnects after a broken connection until the controller-loss timeout,
  * an orderly shutdown (CC.SHN, CSTS.SHST), and a handoff to a new owner. Make one with
  * `connect()` (or `adopt()`); its constructor is not public.
  *
@@ -273,8 +276,9 @@ export class HostController {
   /** What the namespaces send their commands through. */
   readonly #io: IoPath;
   readonly #owner: QueueOwner = {
-    failed: (queue, command, cqe) => this.#failed(queue, command, cqe),
+    failed: (queue, command, cqe, fault) => this.#failed(queue, command, cqe, fault),
     timedOut: (queue, command, cid) => this.#timedOut(queue, command, cid),
+    stuck: (queue, command, cid) => this.#stuck(queue, command, cid),
     down: (queue, error, commands) => this.#down(queue, error, commands),
   };
 
@@ -706,7 +710,7 @@ export class HostController {
     return new QueuePairClosedError(`Cannot send ${what}: the controller is ${this.state}`);
   }
 
-  #failed(_queue: HostQueue, command: Command, cqe: Uint8Array): void {
+  #failed(_queue: HostQueue, command: Command, cqe: Uint8Array, fault?: string): void {
     const status = cqeStatus(cqe);
     const st = decodeStatus(status);
     if (
@@ -731,6 +735,7 @@ export class HostController {
       return;
     }
     const opcode = command.template !== undefined ? command.template[0] : command.opcode;
+    const name = commandName(opcode, command.admin, command.fctype);
     command.reject(
       new NvmeStatusError(st, {
         cid: cqeCid(cqe),
@@ -738,6 +743,12 @@ export class HostController {
         opcode,
         admin: command.admin,
         fctype: command.fctype,
+        // The transport's reason when it failed a completion the controller called successful.
+        message: fault === undefined
+          ? undefined
+          : `Cannot complete ${name}: ${fault}: ${
+            nameOf(GenericStatus, st.sc)
+          } (sct ${st.sct}, sc 0x${st.sc.toString(16)})`,
       }),
     );
   }
@@ -761,8 +772,31 @@ export class HostController {
       cdw10: ((queue.qid & AbortBits.SQID_MASK) | (cid << AbortBits.CID_SHIFT)) >>> 0,
     }));
     abort.noAbort = true;
-    abort.promise.catch(() => {});
+    abort.promise.then((cqe) => {
+      // The controller will not complete it: only a reset frees the CID (Linux's escalation).
+      if ((cqeDw0(cqe) & ABORT_NOT_ABORTED) !== 0 && queue.isOutstanding(cid)) {
+        this.#stuck(queue, command, cid);
+      }
+    }, () => {});
     est.admin.submit(abort);
+  }
+
+  /**
+   * A timed-out command that Abort did not end: reset and reconnect the association, as Linux
+   * escalates (`nvme_tcp_timeout` → error recovery); the new queues start with every CID free.
+   */
+  #stuck(queue: HostQueue, command: Command, cid: number): void {
+    const est = this.#est;
+    if (est === undefined || this.#state !== LIVE) return;
+    if (queue !== est.admin && !est.io.includes(queue)) return;
+    this.#connectionLost(
+      new TransportError(
+        `Cannot recover ${
+          commandName(command.opcode, command.admin, command.fctype)
+        } (qid ${queue.qid}, cid ${cid}): it timed out and Abort did not end it; resetting the association`,
+        "timeout",
+      ),
+    );
   }
 
   #down(queue: HostQueue, error: Error, commands: Command[]): void {
@@ -937,7 +971,12 @@ export class HostController {
     let failure: Error | undefined;
     if (shutdown && !est.admin.isDown) {
       try {
-        await shutdownController(est.admin, this.#s.adminTimeout, est.cdata.rtd3e);
+        await shutdownController(
+          est.admin,
+          this.#s.adminTimeout,
+          est.cdata.rtd3e,
+          this.#s.shutdownTimeout,
+        );
       } catch (e) {
         if (e instanceof ControllerError) failure = e;
       }

@@ -64,7 +64,9 @@ export interface CommandTimeoutInfo {
 
 /**
  * A command got no response within its timeout. The host sends an Abort for it and rejects the
- * command with this error; its CID stays reserved until the controller completes it.
+ * command with this error; its CID stays reserved until the controller completes it. When Abort
+ * says it did not abort the command, or no completion comes one more timeout later, the host
+ * resets and reconnects the association (Linux's escalation), which frees the CID.
  *
  * @example Usage
  * ```ts

@@ -24,6 +24,7 @@ import {
 } from "@nvmf/proto";
 import type { DataDirection } from "@nvmf/transport";
 import { Command } from "./_queue.ts";
+import { ControllerError } from "./errors.ts";
 import type { HostController } from "./controller.ts";
 import {
   reservationAcquire,
@@ -91,7 +92,38 @@ export function openNamespace(
   info: IdentifyNamespace,
   io: IoPath,
 ): Namespace {
+  checkLbaDataSize(nsid, info);
   return make(controller, nsid, info, io);
+}
+
+/** Largest LBA data size the host takes: 2^16 bytes (Linux takes up to its page size). */
+const LBADS_MAX = 16;
+
+/**
+ * Checks the LBA data size Identify Namespace reports before any buffer is sized from it.
+ *
+ * @param nsid The NSID, for the message.
+ * @param info Identify Namespace.
+ * @throws {ControllerError} When FLBAS names no format, or LBADS is below 9 or above 16.
+ */
+function checkLbaDataSize(nsid: number, info: IdentifyNamespace): void {
+  let size: number;
+  try {
+    size = blockSize(info);
+  } catch (e) {
+    throw new ControllerError(
+      `Cannot open namespace ${nsid}: its LBA data size is unusable: ${(e as Error).message}`,
+      "unsupported",
+    );
+  }
+  if (size > 2 ** LBADS_MAX) {
+    throw new ControllerError(
+      `Cannot open namespace ${nsid}: its LBA data size 2^${
+        Math.log2(size)
+      } bytes is above the 2^${LBADS_MAX} this host handles`,
+      "unsupported",
+    );
+  }
 }
 
 /**

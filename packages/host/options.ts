@@ -65,6 +65,12 @@ export interface ConnectOptions {
   commandTimeout?: number;
   /** Timeout of admin commands in ms (default 60000). */
   adminTimeout?: number;
+  /**
+   * How long `close()` waits for the controller to report its shutdown complete, in ms (default
+   * 5000, raised to RTD3E up to 60 s); also the longest each of its Property Get/Set may take,
+   * so that a silent controller does not hold `close()` for the admin timeout.
+   */
+  shutdownTimeout?: number;
   /** Retries of an I/O command that failed without DNR or lost its connection (default 5). */
   maxRetries?: number;
   /** Whether to post Asynchronous Event Requests (default true, false for discovery). */

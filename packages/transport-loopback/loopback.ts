@@ -41,6 +41,7 @@ import {
 } from "@nvmf/transport";
 import {
   BaseQueuePair,
+  checkTransfer,
   commandSglLength,
   isInCapsuleCommand,
   prepareCommandSgl,
@@ -97,6 +98,10 @@ class LoopbackCommand implements CommandCapsule {
   readonly icdLength: number;
   /** The host end this command came from. */
   readonly from: LoopbackQueuePair;
+  /** Bytes sent to the host so far, in order, as NVMe/TCP's C2HData must be. */
+  c2h = 0;
+  /** Bytes fetched from the host so far, in order, as NVMe/TCP's R2Ts must be. */
+  h2c = 0;
 
   constructor(host: CommandCapsule, icdLength: number, from: LoopbackQueuePair) {
     this.sqe = host.sqe;
@@ -163,7 +168,7 @@ class LoopbackQueuePair extends BaseQueuePair {
   readonly #transport: LoopbackTransport;
   readonly #link: Link;
   /** Host end: commands sent and not completed, by CID. */
-  readonly #inflight = new Map<number, CommandCapsule>();
+  readonly #inflight = new Map<number, LoopbackCommand>();
   /** Once detached: capsules for the next owner, and how the link went down meanwhile. */
   #parked: Capsule[] | undefined;
   #downWhileDetached: { error: TransportError | undefined } | undefined;
@@ -265,8 +270,9 @@ class LoopbackQueuePair extends BaseQueuePair {
         capsule.direction,
         this.maxInCapsuleData,
       );
-      this.#inflight.set(cid, capsule);
-      this.#cross(new LoopbackCommand(capsule, inCapsule ? length : 0, this));
+      const command = new LoopbackCommand(capsule, inCapsule ? length : 0, this);
+      this.#inflight.set(cid, command);
+      this.#cross(command);
     } else {
       this.#cross(capsule);
     }
@@ -311,10 +317,21 @@ class LoopbackQueuePair extends BaseQueuePair {
       this.#parked.push(capsule); // detached: the next owner's
       return;
     }
-    if (capsule.kind === "response") {
+    if (capsule.kind === "response" && !this.controller) {
       if (capsule.cqe.length !== CQE_SIZE) return;
       const cqe = capsule.cqe;
-      this.#inflight.delete(cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8));
+      const cid = cqe[CQE_CID] | (cqe[CQE_CID + 1] << 8);
+      const command = this.#inflight.get(cid);
+      if (command !== undefined) {
+        this.#inflight.delete(cid);
+        const host = command.host;
+        const moved = host.direction === "controller-to-host"
+          ? command.c2h
+          : command.icdLength > 0
+          ? command.icdLength
+          : command.h2c;
+        capsule = checkTransfer(host, moved, capsule);
+      }
     }
     this._deliver(capsule);
   }
@@ -390,6 +407,15 @@ class LoopbackQueuePair extends BaseQueuePair {
       into.set(source.subarray(offset, offset + into.length));
       return Promise.resolve();
     }
+    if (offset !== cmd.h2c) {
+      // As NVMe/TCP's host refuses an R2T out of order (PDU sequence error).
+      const reason = `Cannot fetch data at offset ${offset} for command ${
+        sqeCid(cmd.sqe)
+      }: ${cmd.h2c} was next`;
+      cmd.from._dropLink(reason);
+      return Promise.reject(new TransportError(reason, "protocol"));
+    }
+    cmd.h2c = offset + into.length;
     // Fetched on request: one R2T's worth at a time.
     const chunk = this.#chunkSize();
     for (let done = 0; done < into.length; done += chunk) {
@@ -412,6 +438,15 @@ class LoopbackQueuePair extends BaseQueuePair {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (offset !== cmd.c2h) {
+      // As NVMe/TCP's host refuses C2HData out of order or overlapping (PDU sequence error).
+      const reason = `Cannot take C2H data at offset ${offset} for command ${
+        sqeCid(cmd.sqe)
+      }: ${cmd.c2h} was next`;
+      cmd.from._dropLink(reason);
+      return Promise.reject(new TransportError(reason, "protocol"));
+    }
+    cmd.c2h = offset + data.length;
     cmd.host.data!.set(data, offset);
     if (!last) return Promise.resolve("more");
     if (this.sqFlowControl) return Promise.resolve("sent");

@@ -492,11 +492,13 @@ async function rawController(
     hdgst?: boolean;
     ddgst?: boolean;
     icresp?: (b: Uint8Array) => void;
+    sqFlowControl?: boolean;
   } = {},
 ): Promise<RawController> {
   const sockets = await listen("127.0.0.1", 0);
   const t = new TcpTransport();
   const na = new Association(t, false, {
+    sqFlowControl: options.sqFlowControl ?? true,
     tcp: { headerDigests: options.hdgst ?? false, dataDigests: options.ddgst ?? false } as never,
   });
   na.update({ ioccsz: 4, mdts: 0 }); // no in-capsule data on I/O queues: every write uses R2T
@@ -789,7 +791,7 @@ test("a bad data digest on C2HData fails only that command, with DATA_TRANSFER_E
 });
 
 test("host makes the CQE itself for C2HData with SUCCESS", async () => {
-  const c = await rawController();
+  const c = await rawController({ sqFlowControl: false });
   const into = await hostRead(c, 5, 1024);
   await c.raw.writev([
     encodePdu(
@@ -811,6 +813,59 @@ test("host makes the CQE itself for C2HData with SUCCESS", async () => {
   assert.equal(cqeCid(rsp.cqe), 5);
   assert.equal(cqeStatus(rsp.cqe), 0);
   assert.equal(into[1023], 6);
+  await c.close();
+});
+
+test("host answers C2HData with SUCCESS while SQ flow control is on with FES 1 on FLAGS", async () => {
+  const c = await rawController();
+  await hostRead(c, 5, 1024);
+  await c.raw.writev([
+    encodePdu({
+      type: PduType.C2H_DATA,
+      cccid: 5,
+      ttag: 0,
+      datao: 0,
+      datal: 1024,
+      last: true,
+      success: true,
+      data: new Uint8Array(1024),
+    }, PLAIN),
+  ]);
+  await expectTermReq(c.reader, PduType.H2C_TERM_REQ, Fes.INVALID_PDU_HEADER_FIELD, CH_FLAGS);
+  await assert.rejects(c.host.receive(), /SQ flow control is on/);
+  await c.close();
+});
+
+test("host turns a CapsuleResp after part of a read's data into DATA_TRANSFER_ERROR", async () => {
+  const c = await rawController();
+  await hostRead(c, 5, 1024);
+  await c.raw.writev([
+    encodePdu({
+      type: PduType.C2H_DATA,
+      cccid: 5,
+      ttag: 0,
+      datao: 0,
+      datal: 512,
+      last: false,
+      success: false,
+      data: new Uint8Array(512),
+    }, PLAIN),
+    encodePdu({ type: PduType.CAPSULE_RESP, cqe: encodeCqe({ cid: 5, sqid: 1 }) }, PLAIN),
+  ]);
+  const rsp = await c.host.receive();
+  assert.ok(rsp.kind === "response");
+  assert.equal(decodeStatus(cqeStatus(rsp.cqe)).sc, GenericStatus.DATA_TRANSFER_ERROR);
+  assert.match(rsp.fault ?? "", /sending 512 of 1024 bytes/);
+  await c.close();
+});
+
+test("host answers a CapsuleResp for a CID with nothing outstanding with FES 1", async () => {
+  const c = await rawController();
+  await c.raw.writev([
+    encodePdu({ type: PduType.CAPSULE_RESP, cqe: encodeCqe({ cid: 9, sqid: 1 }) }, PLAIN),
+  ]);
+  await expectTermReq(c.reader, PduType.H2C_TERM_REQ, Fes.INVALID_PDU_HEADER_FIELD, 20);
+  await assert.rejects(c.host.receive(), /CID 9, which has no command outstanding/);
   await c.close();
 });
 

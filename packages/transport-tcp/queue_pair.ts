@@ -25,6 +25,7 @@ import {
   type CommonHeader,
   CQE_CID,
   CQE_SIZE,
+  CQE_SQHD,
   CQE_SQID,
   CQE_STATUS,
   crc32c,
@@ -52,6 +53,7 @@ import {
   readCommonHeader,
   SQE_SIZE,
   sqeCid,
+  SQHD_FLOW_CONTROL_DISABLED,
   StatusCodeType,
   statusOf,
   TCP_TERM_REQ_MAX_DATA,
@@ -74,6 +76,7 @@ import {
 } from "@nvmf/transport";
 import {
   BaseQueuePair,
+  checkTransfer,
   commandSglLength,
   isInCapsuleCommand,
   prepareCommandSgl,
@@ -878,24 +881,32 @@ export class TcpQueuePair extends BaseQueuePair {
     return out;
   }
 
-  #onCapsuleResp(headerLength: number): boolean {
+  #onCapsuleResp(headerLength: number): boolean | Promise<boolean> {
     const r = this.#reader;
     const at = r.start + CAPSULE_RESP_CQE;
-    const cqe = this.#copyOut(at, CQE_SIZE);
-    r.start += headerLength;
     const cid = r.view.getUint16(at + CQE_CID, true);
     const cmd = this.#commands.get(cid);
-    if (cmd !== undefined) {
-      this.#commands.delete(cid);
-      if (cmd.digestError) {
-        new DataView(cqe.buffer, cqe.byteOffset, CQE_SIZE).setUint16(
-          CQE_STATUS,
-          DATA_TRANSFER_ERROR,
-          true,
-        );
-      }
+    if (cmd === undefined) {
+      // Linux's host treats a completion it cannot match as a transport error and recovers.
+      return this.#terminate(
+        Fes.INVALID_PDU_HEADER_FIELD,
+        CAPSULE_RESP_CQE + CQE_CID,
+        `CapsuleResp for CID ${cid}, which has no command outstanding`,
+      );
     }
-    this._deliver({ kind: "response", cqe });
+    const cqe = this.#copyOut(at, CQE_SIZE);
+    r.start += headerLength;
+    this.#commands.delete(cid);
+    if (cmd.digestError) {
+      new DataView(cqe.buffer, cqe.byteOffset, CQE_SIZE).setUint16(
+        CQE_STATUS,
+        DATA_TRANSFER_ERROR,
+        true,
+      );
+      this._deliver({ kind: "response", cqe });
+    } else {
+      this._deliver(checkTransfer(cmd.capsule, moved(cmd), { kind: "response", cqe }));
+    }
     return true;
   }
 
@@ -921,6 +932,20 @@ export class TcpQueuePair extends BaseQueuePair {
         DATA_DATAL,
         "DATAL does not match PLEN",
       );
+    }
+    const flags = this.#ch.flags;
+    if ((flags & PduFlags.SUCCESS) !== 0) {
+      // TCP 3.6.4.1: SUCCESS only on the last PDU, and only without SQ flow control (a CQE
+      // carries the SQHD the host needs otherwise); Linux's host refuses it the same way.
+      if ((flags & PduFlags.LAST_PDU) === 0 || this.sqFlowControl) {
+        return this.#terminate(
+          Fes.INVALID_PDU_HEADER_FIELD,
+          CH_FLAGS,
+          (flags & PduFlags.LAST_PDU) === 0
+            ? `C2HData with SUCCESS but not LAST_PDU for command ${cid}`
+            : `C2HData with SUCCESS for command ${cid} while SQ flow control is on`,
+        );
+      }
     }
     if (datao + datal > buffer.length) {
       return this.#terminate(
@@ -963,8 +988,13 @@ export class TcpQueuePair extends BaseQueuePair {
       const cv = new DataView(cqe.buffer, cqe.byteOffset, CQE_SIZE);
       cv.setUint16(CQE_CID, cid, true);
       cv.setUint16(CQE_SQID, this.qid ?? 0, true);
-      if (cmd.digestError) cv.setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
-      this._deliver({ kind: "response", cqe });
+      cv.setUint16(CQE_SQHD, SQHD_FLOW_CONTROL_DISABLED, true);
+      if (cmd.digestError) {
+        cv.setUint16(CQE_STATUS, DATA_TRANSFER_ERROR, true);
+        this._deliver({ kind: "response", cqe });
+      } else {
+        this._deliver(checkTransfer(cmd.capsule, cmd.received, { kind: "response", cqe }));
+      }
     }
     return true;
   }
@@ -1269,6 +1299,16 @@ export class TcpQueuePair extends BaseQueuePair {
     this.#batch?.catch(() => {});
     this.#stream.close();
   }
+}
+
+/** Host: the bytes a command's data transfer moved so far. */
+function moved(cmd: HostCommand): number {
+  const capsule = cmd.capsule;
+  if (capsule.direction === "controller-to-host") return cmd.received;
+  if (capsule.data === undefined || isInCapsuleCommand(capsule.sqe)) {
+    return capsule.data?.length ?? 0;
+  }
+  return cmd.r2tNext; // fetched by R2T: what the controller asked for
 }
 
 function checkRange(cmd: TcpCommand, offset: number, length: number): void {

@@ -37,6 +37,11 @@ export interface ResponseCapsule {
   readonly kind: "response";
   /** The 16-byte completion queue entry. */
   readonly cqe: Uint8Array;
+  /**
+   * Host side, set by the transport: why it turned the controller's successful completion into
+   * a Data Transfer Error (the data moved did not cover the command's buffer). Absent normally.
+   */
+  readonly fault?: string;
 }
 
 /** A command or a response. */

@@ -54,3 +54,4 @@ export {
   SGL_ID_TRANSPORT,
   validateCommandSgl,
 } from "./sgl.ts";
+export { checkTransfer } from "./transfer.ts";
