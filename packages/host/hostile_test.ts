@@ -15,8 +15,6 @@ import {
   NvmOpcode,
   PduType,
   Property,
-  StatusCodeType,
-  statusOf,
 } from "@nvmf/proto";
 import { TransportError } from "@nvmf/transport";
 import "@nvmf/transport-tcp";
