@@ -992,14 +992,14 @@ export class Target {
       ctrl.attachAdmin(qp);
       this.#adminQpairs++;
       this.#emit("controller-created", this.#describe(ctrl));
-      await this.#accepted(qp, sqe, admission.cntlid);
+      await this.#accepted(qp, sqe, admission.cntlid, 0);
       return;
     }
     state.pending.delete(qp);
     qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
     admission.controller.attachIo(qp, qid);
     this.#ioQpairs++;
-    await this.#accepted(qp, sqe, admission.cntlid);
+    await this.#accepted(qp, sqe, admission.cntlid, qid);
   }
 
   #admissionState(state: PortState): AdmissionState<Controller> {
@@ -1014,10 +1014,11 @@ export class Target {
     };
   }
 
-  async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number): Promise<void> {
+  async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number, sqid: number): Promise<void> {
     const cqe = new Uint8Array(CQE_SIZE);
     encodeCqe({
       cid: cidOf(sqe),
+      sqid, // the queue the Connect made, as Linux's nvmet answers
       status: SUCCESS,
       dw0: connectResponseDw0(cntlid),
     }, cqe);

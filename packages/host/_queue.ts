@@ -426,7 +426,7 @@ export class HostQueue {
       ? `a completion for CID ${cid}, which has no command outstanding`
       : checkCqe(
         cqe,
-        // Some controllers (ours before #15) answer an I/O queue's Connect with SQID 0.
+        // Some controllers answer an I/O queue's Connect with SQID 0 (ours did): tolerated.
         command.fctype === FabricsType.CONNECT ? -1 : this.qid,
         this.qsize,
         this.#sqFlowControl,
