@@ -15,6 +15,7 @@
 
 import {
   CONNECT_DATA_SIZE,
+  ConnectAuthReq,
   connectInvalidParameterDw0,
   connectResponseDw0,
   CQE_SIZE,
@@ -34,6 +35,7 @@ import {
   type Transport,
   type TransportAddress,
 } from "@nvmf/transport";
+import { ControllerAuth } from "./_auth.ts";
 import { cidOf, randomHex } from "./_bytes.ts";
 import {
   type AdmissionState,
@@ -676,6 +678,7 @@ export class Target {
     const admission = admitConnect(command, bytes, this.#admissionState(state));
     if (admission.kind === "reject") return this.#reject(state, qp, sqe, admission);
     if (admission.kind === "admin") {
+      const dhchap = admission.subsystem?.hostDhchap(admission.hostnqn);
       const ctrl = new Controller({
         cntlid: admission.cntlid,
         subsystem: admission.subsystem,
@@ -692,6 +695,7 @@ export class Target {
           firmware: this.#options.firmware,
         },
         hooks: this.#hooks,
+        auth: dhchap && new ControllerAuth(dhchap, admission.hostnqn, admission.subnqn),
       });
       let controllers = this.#controllers.get(admission.subnqn);
       if (controllers === undefined) {
@@ -703,13 +707,13 @@ export class Target {
       qp.setConnected({ qid: 0, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
       ctrl.attachAdmin(qp);
       this.#emit("controller-created", this.#describe(ctrl));
-      await this.#accepted(qp, sqe, admission.cntlid);
+      await this.#accepted(qp, sqe, admission.cntlid, ctrl.authRequired);
       return;
     }
     state.pending.delete(qp);
     qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
     admission.controller.attachIo(qp, qid);
-    await this.#accepted(qp, sqe, admission.cntlid);
+    await this.#accepted(qp, sqe, admission.cntlid, admission.controller.authRequired);
   }
 
   #admissionState(state: PortState): AdmissionState<Controller> {
@@ -724,12 +728,12 @@ export class Target {
     };
   }
 
-  async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number): Promise<void> {
+  async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number, atr = false): Promise<void> {
     const cqe = new Uint8Array(CQE_SIZE);
     encodeCqe({
       cid: cidOf(sqe),
       status: SUCCESS,
-      dw0: connectResponseDw0(cntlid),
+      dw0: connectResponseDw0(cntlid, atr ? ConnectAuthReq.ATR >>> 16 : 0),
     }, cqe);
     try {
       await qp.transmit({ kind: "response", cqe });
