@@ -49,6 +49,7 @@ import { readFile } from "node:fs/promises";
 import {
   applyConfig,
   ConfigError,
+  type DhchapHostKeys,
   type NamespaceConfig,
   parseListenAddress,
   parseNvmetcliConfig,
@@ -96,6 +97,8 @@ export interface DaemonOptions {
   blockSize: number | undefined;
   /** Allowed host NQNs (empty: any). */
   allowHosts: string[];
+  /** DH-HMAC-CHAP keys of the allowed hosts, from the flags after each `--allow-host`. */
+  dhchap: Record<string, DhchapHostKeys>;
   /** Config file path. */
   config: string | undefined;
   /** Refuse digests. */
@@ -117,6 +120,10 @@ export const USAGE = `Usage: deno task target [flags]
   --file PATH              a file or block device namespace (repeatable)
   --block-size N           512 (default) or 4096
   --allow-host NQN         allow only these hosts (repeatable; default any host)
+    --dhchap-key SECRET    after --allow-host: that host must authenticate (DH-HMAC-CHAP)
+    --dhchap-ctrl-key SECRET  the controller's secret, for bidirectional authentication
+    --dhchap-hash H        hmac(sha256) (default), hmac(sha384) or hmac(sha512)
+    --dhchap-dhgroup G     null (default), ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192
   --config FILE            our JSON config, or the JSON nvmetcli save writes
   --no-digests             refuse NVMe/TCP header and data digests
   --require-sq-flow-control  refuse hosts that ask to disable SQ flow control
@@ -154,6 +161,10 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         file: { type: "string", multiple: true },
         "block-size": { type: "string" },
         "allow-host": { type: "string", multiple: true },
+        "dhchap-key": { type: "string", multiple: true },
+        "dhchap-ctrl-key": { type: "string", multiple: true },
+        "dhchap-hash": { type: "string", multiple: true },
+        "dhchap-dhgroup": { type: "string", multiple: true },
         config: { type: "string" },
         "no-digests": { type: "boolean" },
         "require-sq-flow-control": { type: "boolean" },
@@ -166,6 +177,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
   }
   const v = parsed.values;
   const namespaces: { ram?: string; file?: string }[] = [];
+  const dhchap = dhchapFlags(parsed.tokens ?? []);
   for (const token of parsed.tokens ?? []) {
     if (token.kind !== "option" || token.value === undefined) continue;
     if (token.name === "ram") {
@@ -198,9 +210,17 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     throw new UsageError(`--transport ${transport}: must be tcp or loopback`);
   }
   if (v.config !== undefined) {
-    const clash = ["nqn", "ram", "file", "block-size", "allow-host"].find((name) =>
-      (v as Record<string, unknown>)[name] !== undefined
-    );
+    const clash = [
+      "nqn",
+      "ram",
+      "file",
+      "block-size",
+      "allow-host",
+      "dhchap-key",
+      "dhchap-ctrl-key",
+      "dhchap-hash",
+      "dhchap-dhgroup",
+    ].find((name) => (v as Record<string, unknown>)[name] !== undefined);
     if (clash !== undefined) {
       throw new UsageError(`--${clash}: cannot be combined with --config`);
     }
@@ -212,12 +232,49 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     namespaces,
     blockSize,
     allowHosts: v["allow-host"] ?? [],
+    dhchap,
     config: v.config,
     noDigests: v["no-digests"] ?? false,
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
     quiet: v.quiet ?? false,
     help: v.help ?? false,
   };
+}
+
+const DHCHAP_FLAGS: Record<string, keyof DhchapHostKeys> = {
+  "dhchap-key": "key",
+  "dhchap-ctrl-key": "ctrlKey",
+  "dhchap-hash": "hash",
+  "dhchap-dhgroup": "dhgroup",
+};
+
+/** The `--dhchap-*` flags, each for the `--allow-host` before it (as run-target.sh takes them). */
+function dhchapFlags(
+  tokens: { kind: string; name?: string; value?: string }[],
+): Record<string, DhchapHostKeys> {
+  const out: Record<string, Partial<DhchapHostKeys>> = {};
+  let host: string | undefined;
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    if (token.name === "allow-host") {
+      host = token.value;
+      continue;
+    }
+    const field = DHCHAP_FLAGS[token.name ?? ""];
+    if (field === undefined) continue;
+    if (host === undefined) throw new UsageError(`--${token.name}: must follow an --allow-host`);
+    const keys = out[host] ??= {};
+    if (keys[field] !== undefined) {
+      throw new UsageError(`--${token.name}: given twice for host ${host}`);
+    }
+    keys[field] = token.value;
+  }
+  for (const [nqn, keys] of Object.entries(out)) {
+    if (keys.key === undefined) {
+      throw new UsageError(`--allow-host ${nqn}: the --dhchap-* flags need --dhchap-key`);
+    }
+  }
+  return out as Record<string, DhchapHostKeys>;
 }
 
 /**
@@ -286,6 +343,7 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
         allowAnyHost: options.allowHosts.length === 0,
         allowedHosts: options.allowHosts,
         namespaces,
+        ...(Object.keys(options.dhchap).length > 0 ? { dhchap: options.dhchap } : {}),
       }],
     };
   }
@@ -347,7 +405,10 @@ export function describeTarget(target: Target, ports: readonly Port[]): string[]
       }`
     );
     const hosts = sub.allowAnyHost ? "any host" : `hosts ${sub.allowedHosts.join(", ")}`;
-    lines.push(`  subsystem ${sub.nqn} (${hosts})`);
+    const auth = sub.dhchapHosts.length > 0
+      ? `; DH-HMAC-CHAP from ${sub.dhchapHosts.join(", ")}`
+      : "";
+    lines.push(`  subsystem ${sub.nqn} (${hosts}${auth})`);
     for (const line of ns) lines.push(`    ${line}`);
   }
   for (const port of ports) {

@@ -142,6 +142,28 @@ export async function authenticate(
   timeoutMs: number,
   params: AuthParams,
 ): Promise<void> {
+  try {
+    await transaction(queue, timeoutMs, params);
+  } catch (e) {
+    if (e instanceof ControllerError || e instanceof RangeError) throw e;
+    // Linux's target may tear the controller down before AUTH_Failure1 reaches the host.
+    const error = refuse(
+      queue.qid,
+      params.subnqn,
+      `the transaction broke off (${
+        (e as Error).message
+      }); the controller may have refused the host secret`,
+    );
+    (error as { cause?: unknown }).cause = e;
+    throw error;
+  }
+}
+
+async function transaction(
+  queue: HostQueue,
+  timeoutMs: number,
+  params: AuthParams,
+): Promise<void> {
   const qid = queue.qid;
   const { subnqn, hostnqn } = params;
   const dhchap = params.dhchap;
