@@ -66,6 +66,7 @@ import {
 } from "@nvmf/transport";
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
+import { DHCHAP_USAGE, dhchapCommand } from "./dhchap.ts";
 import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
 import { RESV_COMMANDS, RESV_HELP, RESV_OPTIONS, resvArgs, resvHandlers } from "./resv.ts";
 
@@ -109,6 +110,8 @@ const OPTIONS = {
   "nr-io-queues": { type: "string", short: "i" },
   "queue-size": { type: "string", short: "Q" },
   "keep-alive-tmo": { type: "string", short: "k" },
+  "dhchap-secret": { type: "string", short: "S" },
+  "dhchap-ctrl-secret": { type: "string", short: "C" },
   "reconnect-delay": { type: "string" },
   "ctrl-loss-tmo": { type: "string" },
   "output-format": { type: "string", short: "o" },
@@ -153,6 +156,8 @@ const CONNECTION_HELP = `Connection (nvme-cli's flags):
   -i, --nr-io-queues N        I/O queues (default 1)
   -Q, --queue-size N          entries per I/O queue (default 128)
   -k, --keep-alive-tmo SEC    keep-alive timeout in seconds (default 5; 0 turns it off)
+  -S, --dhchap-secret KEY     DH-HMAC-CHAP host secret DHHC-1:hh:...: (when the target asks)
+  -C, --dhchap-ctrl-secret KEY  controller secret: authenticate the controller too
       --reconnect-delay SEC   seconds between reconnect attempts (default 10)
       --ctrl-loss-tmo SEC     seconds before a lost controller is given up (default 600)
   -o, --output-format FMT     normal (default) or json
@@ -227,6 +232,7 @@ const PERF_HELP = `perf flags (as fio):
       --verify                write a checkable pattern and check every read of it`;
 
 function helpText(command?: string): string {
+  if (command !== undefined && DHCHAP_USAGE[command] !== undefined) return DHCHAP_USAGE[command];
   if (command !== undefined && COMMANDS[command] !== undefined) {
     const c = COMMANDS[command];
     let text = `nvmf ${command}: ${c.summary}\n\nUsage: nvmf ${c.usage}\n\n${CONNECTION_HELP}\n`;
@@ -239,7 +245,9 @@ function helpText(command?: string): string {
   }
   const list = Object.entries(COMMANDS)
     .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
-    .join("\n");
+    .join("\n") +
+    "\n  gen-dhchap-key   make a DH-HMAC-CHAP secret (nvme-cli's flags)" +
+    "\n  check-dhchap-key check a DH-HMAC-CHAP secret";
   return `nvmf: an NVMe over Fabrics host, in nvme-cli's style
 
 Usage: nvmf COMMAND [flags]    (deno task nvmf COMMAND ...)
@@ -444,6 +452,8 @@ function connectOptions(
     kato: forDiscovery ? undefined : seconds("keep-alive-tmo"),
     reconnectDelay: seconds("reconnect-delay"),
     ctrlLossTimeout: ctrlLoss === undefined ? undefined : ctrlLoss * 1000,
+    dhchapSecret: flags["dhchap-secret"],
+    dhchapCtrlSecret: flags["dhchap-ctrl-secret"],
   };
 }
 
@@ -1070,6 +1080,7 @@ export async function main(args: string[], io: CliIo = processIo): Promise<numbe
     io.stdout(helpText(rest[0]));
     return command === undefined ? 2 : 0;
   }
+  if (DHCHAP_USAGE[command] !== undefined) return await dhchapCommand(command, rest, io);
   const handler = HANDLERS[command];
   if (handler === undefined) {
     io.stderr(`nvmf: Cannot run "${command}": no such command; see "nvmf help"\n`);

@@ -54,6 +54,7 @@ import { readFile } from "node:fs/promises";
 import {
   applyConfig,
   ConfigError,
+  type DhchapHostKeys,
   type NamespaceConfig,
   parseListenAddress,
   parseNvmetcliConfig,
@@ -105,6 +106,8 @@ export interface DaemonOptions {
   blockSize: number | undefined;
   /** Allowed host NQNs (empty: any). */
   allowHosts: string[];
+  /** DH-HMAC-CHAP keys of the allowed hosts, from the flags after each `--allow-host`. */
+  dhchap: Record<string, DhchapHostKeys>;
   /** Config file path. */
   config: string | undefined;
   /** Refuse digests. */
@@ -132,6 +135,10 @@ export const USAGE = `Usage: deno task target [flags]
   --file PATH              a file or block device namespace (repeatable)
   --block-size N           512 (default) or 4096
   --allow-host NQN         allow only these hosts (repeatable; default any host)
+    --dhchap-key SECRET    after --allow-host: that host must authenticate (DH-HMAC-CHAP)
+    --dhchap-ctrl-key SECRET  the controller's secret, for bidirectional authentication
+    --dhchap-hash H        hmac(sha256) (default), hmac(sha384) or hmac(sha512)
+    --dhchap-dhgroup G     null (default), ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192
   --config FILE            our JSON config, the JSON nvmetcli save writes, or SPDK's
                            save_config JSON (its calls are replayed)
   --rpc PATH               serve SPDK-compatible JSON-RPC on this Unix socket (default:
@@ -175,6 +182,10 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         file: { type: "string", multiple: true },
         "block-size": { type: "string" },
         "allow-host": { type: "string", multiple: true },
+        "dhchap-key": { type: "string", multiple: true },
+        "dhchap-ctrl-key": { type: "string", multiple: true },
+        "dhchap-hash": { type: "string", multiple: true },
+        "dhchap-dhgroup": { type: "string", multiple: true },
         config: { type: "string" },
         "no-digests": { type: "boolean" },
         "require-sq-flow-control": { type: "boolean" },
@@ -190,6 +201,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
   }
   const v = parsed.values;
   const namespaces: { ram?: string; file?: string }[] = [];
+  const dhchap = dhchapFlags(parsed.tokens ?? []);
   for (const token of parsed.tokens ?? []) {
     if (token.kind !== "option" || token.value === undefined) continue;
     if (token.name === "ram") {
@@ -235,9 +247,17 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
   }
   if (v.rpc === "") throw new UsageError("--rpc: needs a socket path");
   if (v.config !== undefined) {
-    const clash = ["nqn", "ram", "file", "block-size", "allow-host"].find((name) =>
-      (v as Record<string, unknown>)[name] !== undefined
-    );
+    const clash = [
+      "nqn",
+      "ram",
+      "file",
+      "block-size",
+      "allow-host",
+      "dhchap-key",
+      "dhchap-ctrl-key",
+      "dhchap-hash",
+      "dhchap-dhgroup",
+    ].find((name) => (v as Record<string, unknown>)[name] !== undefined);
     if (clash !== undefined) {
       throw new UsageError(`--${clash}: cannot be combined with --config`);
     }
@@ -249,6 +269,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     namespaces,
     blockSize,
     allowHosts: v["allow-host"] ?? [],
+    dhchap,
     config: v.config,
     noDigests: v["no-digests"] ?? false,
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
@@ -258,6 +279,42 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     ...(v.metrics === undefined ? {} : { metrics: v.metrics }),
     ...(v["log-format"] === undefined ? {} : { logFormat }),
   };
+}
+
+const DHCHAP_FLAGS: Record<string, keyof DhchapHostKeys> = {
+  "dhchap-key": "key",
+  "dhchap-ctrl-key": "ctrlKey",
+  "dhchap-hash": "hash",
+  "dhchap-dhgroup": "dhgroup",
+};
+
+/** The `--dhchap-*` flags, each for the `--allow-host` before it (as run-target.sh takes them). */
+function dhchapFlags(
+  tokens: { kind: string; name?: string; value?: string }[],
+): Record<string, DhchapHostKeys> {
+  const out: Record<string, Partial<DhchapHostKeys>> = {};
+  let host: string | undefined;
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    if (token.name === "allow-host") {
+      host = token.value;
+      continue;
+    }
+    const field = DHCHAP_FLAGS[token.name ?? ""];
+    if (field === undefined) continue;
+    if (host === undefined) throw new UsageError(`--${token.name}: must follow an --allow-host`);
+    const keys = out[host] ??= {};
+    if (keys[field] !== undefined) {
+      throw new UsageError(`--${token.name}: given twice for host ${host}`);
+    }
+    keys[field] = token.value;
+  }
+  for (const [nqn, keys] of Object.entries(out)) {
+    if (keys.key === undefined) {
+      throw new UsageError(`--allow-host ${nqn}: the --dhchap-* flags need --dhchap-key`);
+    }
+  }
+  return out as Record<string, DhchapHostKeys>;
 }
 
 /**
@@ -336,6 +393,7 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
         allowAnyHost: options.allowHosts.length === 0,
         allowedHosts: options.allowHosts,
         namespaces,
+        ...(Object.keys(options.dhchap).length > 0 ? { dhchap: options.dhchap } : {}),
       }],
     };
   }
@@ -398,7 +456,10 @@ export function describeTarget(target: Target, ports: readonly Port[]): string[]
       }`
     );
     const hosts = sub.allowAnyHost ? "any host" : `hosts ${sub.allowedHosts.join(", ")}`;
-    lines.push(`  subsystem ${sub.nqn} (${hosts})`);
+    const auth = sub.dhchapHosts.length > 0
+      ? `; DH-HMAC-CHAP from ${sub.dhchapHosts.join(", ")}`
+      : "";
+    lines.push(`  subsystem ${sub.nqn} (${hosts}${auth})`);
     for (const line of ns) lines.push(`    ${line}`);
   }
   for (const port of ports) {

@@ -29,6 +29,7 @@ test("parseDaemonArgs() defaults: TCP, no namespaces given, any host", () => {
     namespaces: [],
     blockSize: undefined,
     allowHosts: [],
+    dhchap: {},
     config: undefined,
     noDigests: false,
     requireSqFlowControl: false,

@@ -24,6 +24,7 @@
 
 import { z } from "zod";
 import type { AssociationParams, TcpAssociationParams } from "@nvmf/transport";
+import type { DhchapHostKeys } from "./_auth.ts";
 import { FileBackend, type NamespaceBackend, RamBackend } from "./backend.ts";
 import type { ListenOptions, Port } from "./port.ts";
 import type { Target, TargetOptions } from "./target.ts";
@@ -301,6 +302,15 @@ const subsystemSchema = z.object(
     allowAnyHost: z.boolean().optional(),
     allowedHosts: z.array(nqn).optional(),
     namespaces: z.array(namespaceSchema).default([]),
+    dhchap: z.record(
+      nqn,
+      z.object({
+        key: z.string(),
+        ctrlKey: z.string().optional(),
+        hash: z.string().optional(),
+        dhgroup: z.string().optional(),
+      }).strict(),
+    ).optional(),
   } satisfies FieldSchemas<SubsystemConfig>,
 ).strict();
 
@@ -462,8 +472,18 @@ const nvmetPort = z.looseObject({
   subsystems: z.array(z.string()).optional(),
 });
 
+// A host entry: nvmetcli dumps the configfs attributes dhchap_key, dhchap_ctrl_key, dhchap_hash
+// and dhchap_dhgroup as the group "dhchap" ({ key, ctrl_key, hash, dhgroup }); the flat
+// "attr": { dhchap_key, ... } form is read too. Anything else is refused (never ignored: a
+// dropped key would admit the host without authentication).
+const nvmetHost = z.object({
+  nqn: z.string(),
+  dhchap: z.record(z.string(), attr).optional(),
+  attr: z.record(z.string(), attr).optional(),
+}).strict();
+
 const nvmetConfig = z.looseObject({
-  hosts: z.array(z.looseObject({ nqn: z.string() })).optional(),
+  hosts: z.array(nvmetHost).optional(),
   ports: z.array(nvmetPort).optional(),
   subsystems: z.array(nvmetSubsystem).optional(),
 });
@@ -472,13 +492,55 @@ function enabled(value: number | string | undefined): boolean {
   return value === undefined || String(value) === "1";
 }
 
+const NVMET_DHCHAP: Record<string, keyof DhchapHostKeys> = {
+  key: "key",
+  ctrl_key: "ctrlKey",
+  hash: "hash",
+  dhgroup: "dhgroup",
+};
+
+/** The DH-HMAC-CHAP keys of nvmetcli's host entries, by host NQN; unknown fields refused. */
+function nvmetcliHostKeys(
+  hosts: { nqn: string; dhchap?: Record<string, string>; attr?: Record<string, string> }[],
+): Map<string, DhchapHostKeys> {
+  const out = new Map<string, DhchapHostKeys>();
+  hosts.forEach((h, i) => {
+    const fields: [string, string, string][] = [];
+    for (const [k, v] of Object.entries(h.dhchap ?? {})) fields.push([`dhchap.${k}`, k, v]);
+    for (const [k, v] of Object.entries(h.attr ?? {})) {
+      if (!k.startsWith("dhchap_")) {
+        throw new ConfigError(`hosts[${i}].attr.${k}`, "this host attribute is not supported");
+      }
+      fields.push([`attr.${k}`, k.slice("dhchap_".length), v]);
+    }
+    const keys: Partial<DhchapHostKeys> = {};
+    for (const [where, name, value] of fields) {
+      const field = NVMET_DHCHAP[name];
+      if (field === undefined) {
+        throw new ConfigError(`hosts[${i}].${where}`, "this host attribute is not supported");
+      }
+      if (value !== "") keys[field] = value;
+    }
+    if (keys.key === undefined) {
+      if (keys.ctrlKey !== undefined) {
+        throw new ConfigError(`hosts[${i}].dhchap`, "dhchap_ctrl_key needs dhchap_key");
+      }
+      return;
+    }
+    out.set(h.nqn, keys as DhchapHostKeys);
+  });
+  return out;
+}
+
 /**
  * Converts the JSON that Linux's `nvmetcli save` writes (/etc/nvmet/config.json) into a
  * {@linkcode TargetConfig}: subsystems with their attributes and allowed hosts; enabled
  * namespaces as file backends (`device.path`, with `uuid` and `nguid`; the block size follows
  * Linux: a block device's logical block size, 4096 for a regular file); ports of transport
  * `tcp` (and `loop`, served by our loopback transport) with their subsystems, in-capsule data
- * size and queue size. ANA groups, referrals and reservations are ignored.
+ * size and queue size; hosts' DH-HMAC-CHAP keys (`dhchap_key`, `dhchap_ctrl_key`, `dhchap_hash`,
+ * `dhchap_dhgroup`), required by every subsystem. ANA groups, referrals and reservations are
+ * ignored; any other host attribute is refused.
  *
  * @param json The parsed JSON.
  * @returns The configuration.
@@ -542,6 +604,10 @@ export function parseNvmetcliConfig(json: unknown): TargetConfig {
     });
     subsystems.push(sub);
   });
+  const keys = nvmetcliHostKeys(parsed.hosts ?? []);
+  // Stricter than Linux (which asks only linked hosts): a host with a key must authenticate to
+  // every subsystem, so that allow_any_host never lets it in without.
+  if (keys.size > 0) { for (const sub of subsystems) sub.dhchap = Object.fromEntries(keys); }
   const ports: PortConfig[] = [];
   (parsed.ports ?? []).forEach((p, i) => {
     const at = `ports[${i}]`;

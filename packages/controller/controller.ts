@@ -72,6 +72,7 @@ import {
   SqeFlagsBits,
 } from "@nvmf/proto";
 import type { Association, Capsule, CommandCapsule, QueuePair } from "@nvmf/transport";
+import { AUTH_REQUIRED, type ControllerAuth, QueueAuth } from "./_auth.ts";
 import { cidOf, u32 } from "./_bytes.ts";
 import { FEATURE_SEQUENCE, Features } from "./_features.ts";
 import { decodeGetLogPage, LogPages, logPageWindow } from "./_log_pages.ts";
@@ -147,6 +148,8 @@ export interface ControllerInit {
   identity: ControllerIdentity;
   /** Hooks into the target. */
   hooks: ControllerHooks;
+  /** DH-HMAC-CHAP for every queue, when the host has a key configured. */
+  auth?: ControllerAuth;
 }
 
 /** How an I/O queue Connect fares against a controller's state. */
@@ -164,6 +167,8 @@ interface QueueState {
   /** The last promise `transmit` returned, and the same settling without rejecting. */
   sent: Promise<void> | undefined;
   settled: Promise<void> | undefined;
+  /** The queue's authentication, when the host must authenticate. */
+  auth?: QueueAuth;
 }
 
 /**
@@ -361,6 +366,7 @@ export class Controller {
       settled: undefined,
     };
     this.#admin = q;
+    this.#requireAuth(q);
     this.#armKeepAlive();
     this.#serve(q);
   }
@@ -398,7 +404,25 @@ export class Controller {
       settled: undefined,
     };
     this.#io[qid] = q;
+    this.#requireAuth(q);
     this.#serve(q);
+  }
+
+  /** Whether its host must authenticate every queue (the Connect response's AUTHREQ.ATR). */
+  get authRequired(): boolean {
+    return this.#init.auth !== undefined;
+  }
+
+  #requireAuth(q: QueueState): void {
+    if (this.#init.auth === undefined) return;
+    q.auth = new QueueAuth(this.#init.auth, q.qid, this.#kato, (reason) => {
+      if (q.qid === 0) return void this.destroy(reason);
+      this.#init.hooks.error(
+        new Error(reason),
+        `Ending queue ${q.qid} of controller ${this.cntlid}`,
+      );
+      this.#queueEnded(q);
+    });
   }
 
   /**
@@ -452,6 +476,7 @@ export class Controller {
     this.#aerCids.length = 0;
     this.#events.length = 0;
     for (const q of queues) {
+      q.auth?.dispose();
       try {
         await q.qp.close();
       } catch (e) {
@@ -534,6 +559,7 @@ export class Controller {
   }
 
   #queueEnded(q: QueueState): void {
+    q.auth?.dispose();
     if (this.#destroyed) return;
     if (q.qid === 0) {
       void this.destroy("admin queue closed");
@@ -556,10 +582,13 @@ export class Controller {
         ((sqe[SQE_FLAGS] >>> SqeFlagsBits.PSDT_SHIFT) & SqeFlagsBits.PSDT_MASK) !==
           Psdt.SGL_MPTR_CONTIGUOUS
       ) status = INVALID_FIELD;
+      else if (q.auth?.isAuthCommand(sqe)) status = await q.auth.command(q.qp, cmd);
+      else if (q.auth !== undefined && !q.auth.authenticated) status = AUTH_REQUIRED;
       else if (q.qid === 0) status = await this.#adminCommand(q, cmd, sqe);
       else status = await this.#ioCommand(q, cmd, sqe);
       counted = status === NO_RESPONSE ? SUCCESS : status;
       if (status !== NO_RESPONSE) this.#respond(q, sqe, status, 0, 0);
+      q.auth?.afterCommand();
     } catch (e) {
       // A queue pair that ended under the command (the host went away, or broke the protocol
       // and the transport ended the connection) is the queue's end, handled there: not an error.

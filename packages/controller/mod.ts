@@ -59,6 +59,8 @@ export {
   type SubsystemOptions,
 } from "./subsystem.ts";
 export { identifyNamespace, namespaceDescriptors } from "./identify.ts";
+export type { DhchapHostKeys, DhchapHostSettings } from "./_auth.ts";
+export type { DhchapHash, DhchapSecret, DhGroup } from "@nvmf/auth";
 export {
   type AioBdevOptions,
   type Bdev,

@@ -12,6 +12,7 @@
  */
 
 import { DISCOVERY_NQN, NQN_MAX_LENGTH, NSID_BROADCAST, NvmeVersion, UUID_SIZE } from "@nvmf/proto";
+import { type DhchapHostKeys, type DhchapHostSettings, parseDhchapHostKeys } from "./_auth.ts";
 import { fromHex } from "./_bytes.ts";
 import type { NamespaceBackend } from "./backend.ts";
 import { NamespaceMetrics } from "./metrics.ts";
@@ -193,6 +194,8 @@ export interface SubsystemOptions {
   allowedHosts?: readonly string[];
   /** Namespaces to add right away. */
   namespaces?: readonly NamespaceOptions[];
+  /** DH-HMAC-CHAP keys by host NQN: such a host must authenticate on every queue. */
+  dhchap?: Readonly<Record<string, DhchapHostKeys>>;
 }
 
 /** What a subsystem tells the target it belongs to. */
@@ -299,6 +302,7 @@ export class Subsystem {
   readonly #maxNamespaces: number;
   readonly #namespaces = new Map<number, Namespace>();
   readonly #allowedHosts = new Set<string>();
+  readonly #dhchap = new Map<string, DhchapHostSettings>();
   #allowAnyHost: boolean;
   #sorted: Namespace[] | undefined;
 
@@ -338,6 +342,7 @@ export class Subsystem {
       this.#allowedHosts.add(host);
     }
     this.#allowAnyHost = options.allowAnyHost ?? this.#allowedHosts.size === 0;
+    for (const [host, keys] of Object.entries(options.dhchap ?? {})) this.setHostDhchap(host, keys);
     for (const ns of options.namespaces ?? []) this.addNamespace(ns);
     this.#listener = listener;
   }
@@ -381,6 +386,36 @@ export class Subsystem {
     if (!this.#allowedHosts.delete(hostnqn)) return false;
     this.#listener?.hostsChanged(this);
     return true;
+  }
+
+  /**
+   * Requires DH-HMAC-CHAP from a host on every queue of its new controllers (or, with
+   * `undefined`, no longer). The secrets are checked now; errors name the field, never the
+   * secret.
+   *
+   * @param hostnqn The host NQN.
+   * @param keys The host's key and options, or undefined to remove them.
+   * @throws {RangeError} If the NQN or a field is malformed.
+   */
+  setHostDhchap(hostnqn: string, keys: DhchapHostKeys | undefined): void {
+    checkNqn(hostnqn, "host NQN");
+    if (keys === undefined) this.#dhchap.delete(hostnqn);
+    else this.#dhchap.set(hostnqn, parseDhchapHostKeys(keys, hostnqn));
+  }
+
+  /**
+   * A host's DH-HMAC-CHAP settings.
+   *
+   * @param hostnqn The host NQN.
+   * @returns The settings, or undefined when the host need not authenticate.
+   */
+  hostDhchap(hostnqn: string): DhchapHostSettings | undefined {
+    return this.#dhchap.get(hostnqn);
+  }
+
+  /** The host NQNs that must authenticate. */
+  get dhchapHosts(): string[] {
+    return [...this.#dhchap.keys()];
   }
 
   /**

@@ -15,6 +15,7 @@
 
 import {
   CONNECT_DATA_SIZE,
+  ConnectAuthReq,
   connectInvalidParameterDw0,
   connectResponseDw0,
   CQE_SIZE,
@@ -34,6 +35,7 @@ import {
   type Transport,
   type TransportAddress,
 } from "@nvmf/transport";
+import { ControllerAuth } from "./_auth.ts";
 import { cidOf, randomHex } from "./_bytes.ts";
 import {
   type AdmissionState,
@@ -964,6 +966,7 @@ export class Target {
     const admission = admitConnect(command, bytes, this.#admissionState(state));
     if (admission.kind === "reject") return this.#reject(state, qp, sqe, admission);
     if (admission.kind === "admin") {
+      const dhchap = admission.subsystem?.hostDhchap(admission.hostnqn);
       const ctrl = new Controller({
         cntlid: admission.cntlid,
         subsystem: admission.subsystem,
@@ -980,6 +983,7 @@ export class Target {
           firmware: this.#options.firmware,
         },
         hooks: this.#hooks,
+        auth: dhchap && new ControllerAuth(dhchap, admission.hostnqn, admission.subnqn),
       });
       let controllers = this.#controllers.get(admission.subnqn);
       if (controllers === undefined) {
@@ -992,14 +996,14 @@ export class Target {
       ctrl.attachAdmin(qp);
       this.#adminQpairs++;
       this.#emit("controller-created", this.#describe(ctrl));
-      await this.#accepted(qp, sqe, admission.cntlid, 0);
+      await this.#accepted(qp, sqe, admission.cntlid, 0, ctrl.authRequired);
       return;
     }
     state.pending.delete(qp);
     qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
     admission.controller.attachIo(qp, qid);
     this.#ioQpairs++;
-    await this.#accepted(qp, sqe, admission.cntlid, qid);
+    await this.#accepted(qp, sqe, admission.cntlid, qid, admission.controller.authRequired);
   }
 
   #admissionState(state: PortState): AdmissionState<Controller> {
@@ -1014,13 +1018,19 @@ export class Target {
     };
   }
 
-  async #accepted(qp: QueuePair, sqe: Uint8Array, cntlid: number, sqid: number): Promise<void> {
+  async #accepted(
+    qp: QueuePair,
+    sqe: Uint8Array,
+    cntlid: number,
+    sqid: number,
+    atr = false,
+  ): Promise<void> {
     const cqe = new Uint8Array(CQE_SIZE);
     encodeCqe({
       cid: cidOf(sqe),
       sqid, // the queue the Connect made, as Linux's nvmet answers
       status: SUCCESS,
-      dw0: connectResponseDw0(cntlid),
+      dw0: connectResponseDw0(cntlid, atr ? ConnectAuthReq.ATR >>> 16 : 0),
     }, cqe);
     try {
       await qp.transmit({ kind: "response", cqe });

@@ -52,6 +52,7 @@ import {
 } from "@nvmf/proto";
 import type { DataDirection } from "@nvmf/transport";
 import { Command, type HostQueue } from "./_queue.ts";
+import { authenticate, type HostDhchap } from "./_auth.ts";
 import { ControllerError } from "./errors.ts";
 import { HOST_DEFAULTS } from "./options.ts";
 
@@ -65,6 +66,8 @@ export interface ConnectParams {
   hostid: Uint8Array;
   /** Whether the host requires SQ flow control (CATTR). */
   sqFlowControl: boolean;
+  /** DH-HMAC-CHAP secrets, for a controller that asks for authentication. */
+  dhchap?: HostDhchap;
 }
 
 /** Longest shutdown the host waits for, whatever RTD3E says (Linux: 60 s). */
@@ -140,8 +143,8 @@ export function run(queue: HostQueue, command: Command): Promise<Uint8Array> {
  * @param kato KATO in ms (the admin queue's; 0 on I/O queues).
  * @returns The CNTLID the controller gave.
  * @throws {NvmeStatusError} When the controller rejects it, naming the field it rejects.
- * @throws {ControllerError} When the controller drops SQ flow control the host requires, or
- * asks for in-band authentication.
+ * @throws {ControllerError} When the controller drops SQ flow control the host requires, asks
+ * for a secure channel, or in-band authentication (AUTHREQ.ATR, run right here) fails.
  */
 export async function fabricsConnect(
   queue: HostQueue,
@@ -184,12 +187,13 @@ export async function fabricsConnect(
   queue.setConnected(sqhd, params.sqFlowControl);
   const rsp = decodeConnectResponse(cqe);
   checkCntlid(rsp.cntlid, cntlid, queue.qid, params.subnqn);
-  if (rsp.atr || rsp.ascr) {
+  if (rsp.ascr) {
     throw new ControllerError(
-      `Cannot connect to ${params.subnqn}: the controller requires in-band authentication`,
+      `Cannot connect to ${params.subnqn}: the controller requires a secure channel (TLS)`,
       "authentication",
     );
   }
+  if (rsp.atr) await authenticate(queue, timeoutMs, params);
   return rsp.cntlid;
 }
 

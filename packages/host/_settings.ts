@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type HostDhchap, hostDhchap } from "./_auth.ts";
 import { CNTLID_DYNAMIC, DISCOVERY_NQN, IO_QUEUE_MIN_ENTRIES, IO_QUEUES_MAX } from "@nvmf/proto";
 import { getTransport, type Transport, type TransportAddress } from "@nvmf/transport";
 import { processHostIdentity, resolveHostIdentity } from "./identity.ts";
@@ -36,6 +37,7 @@ export interface Settings {
   maxRetries: number;
   asyncEvents: boolean;
   maxTransferSize: number | undefined;
+  dhchap: HostDhchap | undefined;
 }
 
 function checkCount(name: string, value: number, min: number, max: number): number {
@@ -126,5 +128,6 @@ export function settings(options: ConnectOptions): Settings {
     maxTransferSize: options.maxTransferSize === undefined
       ? undefined
       : checkCount("maxTransferSize", options.maxTransferSize, 512, 2 ** 32),
+    dhchap: hostDhchap(options.dhchapSecret, options.dhchapCtrlSecret),
   };
 }

@@ -82,6 +82,16 @@ export interface ConnectOptions {
   maxTransferSize?: number;
   /** Gives up connecting when aborted. */
   signal?: AbortSignal;
+  /**
+   * The host's DH-HMAC-CHAP secret `DHHC-1:hh:...:` (nvme-cli's `--dhchap-secret`): used when
+   * the controller asks for in-band authentication, on every queue and every reconnect.
+   */
+  dhchapSecret?: string;
+  /**
+   * The controller's secret (nvme-cli's `--dhchap-ctrl-secret`): the host authenticates the
+   * controller too, and gives up when its response is wrong.
+   */
+  dhchapCtrlSecret?: string;
 }
 
 /** The defaults of {@linkcode ConnectOptions}, those of Linux's host where it has one. */

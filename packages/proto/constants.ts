@@ -380,6 +380,71 @@ export const ConnectAuthReq = {
   ASCR: 1 << 18,
 } as const;
 
+// ---------------------------------------------------------------------------------------------
+// In-band authentication, DH-HMAC-CHAP (Base 2.0 8.13, 5.3.x; TP 8006; Linux include/linux/nvme.h)
+
+/** SECP of Authentication Send/Receive for NVMe in-band authentication (Base 2.0 5.3.1). */
+export const AUTH_SECP_NVME = 0xe9;
+/** SPSP0 and SPSP1 of Authentication Send/Receive for DH-HMAC-CHAP (Base 2.0 5.3.1). */
+export const AUTH_SPSP_DHCHAP = 0x01;
+/** AUTHID of the DH-HMAC-CHAP protocol descriptor in AUTH_Negotiate. */
+export const AUTH_DHCHAP_AUTHID = 0x01;
+
+/** AUTH_Type, byte 0 of every authentication message. */
+export const AuthMessageType = {
+  COMMON: 0x00,
+  DHCHAP: 0x01,
+} as const;
+
+/** AUTH_Id, byte 1 of every authentication message. */
+export const AuthMessageId = {
+  NEGOTIATE: 0x00,
+  CHALLENGE: 0x01,
+  REPLY: 0x02,
+  SUCCESS1: 0x03,
+  SUCCESS2: 0x04,
+  FAILURE2: 0xf0,
+  FAILURE1: 0xf1,
+} as const;
+
+/** SC_C of AUTH_Negotiate: secure channel concatenation (none is what this stack does). */
+export const AuthSecureChannel = {
+  NONE: 0x00,
+  NEW_TLS_PSK: 0x01,
+  REPLACE_TLS_PSK: 0x02,
+} as const;
+
+/** Hash function identifiers of DH-HMAC-CHAP (Base 2.0 8.13.5.2, Figure 448). */
+export const DhchapHashId = {
+  SHA256: 0x01,
+  SHA384: 0x02,
+  SHA512: 0x03,
+} as const;
+
+/** Diffie-Hellman group identifiers of DH-HMAC-CHAP (Base 2.0 8.13.5.2, Figure 449). */
+export const DhchapDhGroupId = {
+  NULL: 0x00,
+  FFDHE2048: 0x01,
+  FFDHE3072: 0x02,
+  FFDHE4096: 0x03,
+  FFDHE6144: 0x04,
+  FFDHE8192: 0x05,
+} as const;
+
+/** Reason code of AUTH_Failure1/2 (Base 2.0 5.3.x, Figure 456). */
+export const AUTH_FAILURE_REASON_FAILED = 0x01;
+
+/** Reason code explanations of AUTH_Failure1/2 (Base 2.0, Figure 457; Linux's names). */
+export const AuthFailureExplanation = {
+  FAILED: 0x01,
+  NOT_USABLE: 0x02,
+  CONCAT_MISMATCH: 0x03,
+  HASH_UNUSABLE: 0x04,
+  DHGROUP_UNUSABLE: 0x05,
+  INCORRECT_PAYLOAD: 0x06,
+  INCORRECT_MESSAGE: 0x07,
+} as const;
+
 /** IATTR bit of the Connect invalid-parameter DW0: set when IPO points into the Connect data. */
 export const CONNECT_IATTR_DATA = 1 << 16;
 

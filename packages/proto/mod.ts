@@ -9,6 +9,8 @@
  *   and `NvmeStatusError`.
  * - Fabrics commands: Property Get/Set with CAP/VS/CC/CSTS field helpers, Connect and its data,
  *   Disconnect, Authentication Send/Receive.
+ * - {@link ./auth.ts}: the in-band authentication messages (AUTH_Negotiate, DH-HMAC-CHAP
+ *   Challenge, Reply, Success1/2, AUTH_Failure1/2).
  * - Identify Controller/Namespace, namespace descriptors and lists, the Discovery log page,
  *   Error, SMART/Health, Firmware Slot, Changed Namespace and Commands Supported logs.
  * - Reservations: command fields and data, the Reservation Status a Report returns, the
@@ -40,6 +42,7 @@ export * from "./sqe.ts";
 export * from "./cqe.ts";
 export * from "./properties.ts";
 export * from "./fabrics.ts";
+export * from "./auth.ts";
 export * from "./identify.ts";
 export * from "./discovery.ts";
 export * from "./log_pages.ts";
