@@ -440,6 +440,7 @@ export async function main(
       })`,
     );
   });
+  target.on("notice", (e) => log(`notice: ${e.message}`));
   target.on(
     "error",
     (e) => io.err(`target: ${e.message}: ${(e.error as Error)?.message ?? e.error}`),

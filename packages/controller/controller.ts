@@ -36,6 +36,7 @@ import {
   CstsBits,
   DISCOVERY_NQN,
   encodeCap,
+  encodeStatus,
   FABRICS_OPCODE,
   FabricsType,
   fabricsType,
@@ -48,6 +49,7 @@ import {
   LogPageId,
   MEMORY_PAGE_SHIFT_MIN,
   NSID_BROADCAST,
+  NvmeStatusError,
   NvmOpcode,
   PROP_ATTRIB,
   PROP_OFST,
@@ -66,7 +68,13 @@ import {
   SQE_SIZE_LOG2,
   SqeFlagsBits,
 } from "@nvmf/proto";
-import type { Association, Capsule, CommandCapsule, QueuePair } from "@nvmf/transport";
+import type {
+  Association,
+  Capsule,
+  CommandCapsule,
+  QueuePair,
+  TransportAddress,
+} from "@nvmf/transport";
 import { cidOf, u32 } from "./_bytes.ts";
 import { FEATURE_SEQUENCE, Features } from "./_features.ts";
 import { decodeGetLogPage, LogPages, logPageWindow } from "./_log_pages.ts";
@@ -81,6 +89,7 @@ import { nvmCommand, type NvmContext } from "./_nvm.ts";
 import {
   ABORT_REQUESTED,
   AER_LIMIT,
+  CID_CONFLICT,
   genericStatus,
   INTERNAL_ERROR,
   INVALID_FIELD,
@@ -151,6 +160,8 @@ interface QueueState {
   /** The last promise `transmit` returned, and the same settling without rejecting. */
   sent: Promise<void> | undefined;
   settled: Promise<void> | undefined;
+  /** CIDs of the commands in flight, one bit each (Command ID Conflict, as FreeBSD's nvmft). */
+  readonly cids: Uint8Array;
 }
 
 /**
@@ -161,6 +172,9 @@ interface QueueState {
 const CQE_SLAB_SIZE = 4096;
 let cqeSlab = new Uint8Array(CQE_SLAB_SIZE);
 let cqeSlabUsed = 0;
+
+/** Bytes of a queue's in-flight CID bitmap: one bit for each of the 65536 CIDs. */
+const CID_BITMAP_SIZE = 0x10000 / 8;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 function ignore(): void {}
@@ -270,6 +284,10 @@ export class Controller {
         return features.wce;
       },
       error: (error, message) => init.hooks.error(error, message),
+      release: (qp, sqe) => {
+        const q = this.#io[qp.qid ?? 0];
+        if (q !== undefined && q.qp === qp) this.#release(q, cidOf(sqe));
+      },
     };
   }
 
@@ -286,6 +304,11 @@ export class Controller {
   /** True once torn down. */
   get destroyed(): boolean {
     return this.#destroyed;
+  }
+
+  /** The address the host reached, from the admin queue pair (when the transport tells it). */
+  get localAddress(): TransportAddress | undefined {
+    return this.#admin?.qp.localAddress;
   }
 
   /** Keep alive timeout in milliseconds (0: none). */
@@ -326,6 +349,7 @@ export class Controller {
       ended: false,
       sent: undefined,
       settled: undefined,
+      cids: new Uint8Array(CID_BITMAP_SIZE),
     };
     this.#admin = q;
     this.#armKeepAlive();
@@ -363,6 +387,7 @@ export class Controller {
       ended: false,
       sent: undefined,
       settled: undefined,
+      cids: new Uint8Array(CID_BITMAP_SIZE),
     };
     this.#io[qid] = q;
     this.#serve(q);
@@ -463,6 +488,7 @@ export class Controller {
       return;
     }
     this.#traffic = true;
+    if (!this.#claimCid(q, capsule.sqe)) return;
     if (q.inflight >= Math.max(q.qp.qsize, 1)) (q.backlog ??= []).push(capsule);
     else this.#start(q, capsule);
   }
@@ -492,11 +518,36 @@ export class Controller {
         break;
       }
       this.#traffic = true;
+      if (!this.#claimCid(q, capsule.sqe)) continue;
       q.inflight++;
       this.#pending++;
       void this.#run(q, capsule);
     }
     this.#queueEnded(q);
+  }
+
+  /**
+   * Marks a command's CID in flight on its queue; a CID in flight already (a pending
+   * Asynchronous Event Request's too) gets COMMAND_ID_CONFLICT instead, as FreeBSD's nvmft
+   * answers, and the command does not run. The CID is released just before its completion goes
+   * out ({@linkcode Controller.#release}), as nvmft does: the host may reuse it the moment it
+   * sees the completion.
+   */
+  #claimCid(q: QueueState, sqe: Uint8Array): boolean {
+    const cid = cidOf(sqe);
+    const bit = 1 << (cid & 7);
+    if ((q.cids[cid >>> 3] & bit) !== 0) {
+      this.#respond(q, sqe, CID_CONFLICT, 0, 0);
+      q.cids[cid >>> 3] |= bit; // still the first command's
+      return false;
+    }
+    q.cids[cid >>> 3] |= bit;
+    return true;
+  }
+
+  /** A command's completion is about to go out: its CID is free again. */
+  #release(q: QueueState, cid: number): void {
+    q.cids[cid >>> 3] &= ~(1 << (cid & 7));
   }
 
   #queueEnded(q: QueueState): void {
@@ -533,7 +584,15 @@ export class Controller {
           `Cannot complete command ${cidOf(sqe)} on queue ${q.qid} of controller ${this.cntlid}`,
         );
       }
-      this.#respond(q, sqe, INTERNAL_ERROR, 0, 0);
+      // A status the transport chose (NVMe/TCP: TRANSIENT_TRANSPORT_ERROR for an H2CData data
+      // digest error) completes the command with it; anything else is an internal error.
+      this.#respond(
+        q,
+        sqe,
+        e instanceof NvmeStatusError ? encodeStatus(e.status) : INTERNAL_ERROR,
+        0,
+        0,
+      );
     } finally {
       q.inflight--;
       const wake = q.wake;
@@ -562,6 +621,7 @@ export class Controller {
    * (A transport that batches returns one promise per batch: one guard per batch, not per CQE.)
    */
   #send(q: QueueState, cid: number, status: number, dw0: number, dw1: number): Promise<void> {
+    this.#release(q, cid);
     const cqe = newCqe();
     cqe[0] = dw0;
     cqe[1] = dw0 >>> 8;
@@ -592,6 +652,8 @@ export class Controller {
 
   /** Sends a command's data and, unless the transport completed it, its completion. */
   async #reply(q: QueueState, cmd: CommandCapsule, data: Uint8Array, dw0 = 0): Promise<number> {
+    // The last data may carry the completion (SUCCESS flag).
+    if (dw0 === 0) this.#release(q, cidOf(cmd.sqe));
     const outcome = await q.qp.sendControllerData(cmd, 0, data, true);
     if (outcome === "success-sent") return NO_RESPONSE;
     if (dw0 !== 0) {
@@ -730,6 +792,8 @@ export class Controller {
   #reset(): void {
     this.#csts &= ~(CstsBits.RDY | CstsBits.CFS);
     this.#closeIoQueues();
+    // Pending Asynchronous Event Requests end with the reset: their CIDs are free.
+    for (const cid of this.#aerCids) if (this.#admin) this.#release(this.#admin, cid);
     this.#aerCids.length = 0;
     this.#events.length = 0;
     this.#masked = 0;

@@ -117,6 +117,8 @@ export interface TargetEvents {
   "connect-rejected": ConnectRejectedEvent;
   /** An error worth logging. */
   "error": TargetErrorEvent;
+  /** Something a host did that is accepted but worth logging once, e.g. a changing HOSTID. */
+  "notice": { message: string };
 }
 
 const DEFAULTS = {
@@ -186,6 +188,8 @@ export class Target {
   readonly #discoverySerial: string;
   readonly #subsystemListener: SubsystemListener;
   readonly #hooks: ControllerHooks;
+  /** Controllers whose I/O queue Connect came with another HOSTID (noticed once each). */
+  readonly #hostidNoticed = new WeakSet<Controller>();
   #genctr = 0n;
   #closing: Promise<void> | undefined;
 
@@ -707,6 +711,13 @@ export class Target {
       return;
     }
     state.pending.delete(qp);
+    if (admission.hostidDiffers && !this.#hostidNoticed.has(admission.controller)) {
+      this.#hostidNoticed.add(admission.controller);
+      this.#emit("notice", {
+        message:
+          `I/O queue ${qid} of controller ${admission.cntlid} (${admission.controller.hostnqn}) connected with another HOSTID than its admin queue: accepted, as Linux does`,
+      });
+    }
     qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
     admission.controller.attachIo(qp, qid);
     await this.#accepted(qp, sqe, admission.cntlid);
@@ -742,6 +753,13 @@ export class Target {
   #discoveryLog(ctrl: Controller): Uint8Array {
     const ports = [...this.#ports.values()].map((p) => p.port);
     const own = this.#ports.get(ctrl.portid)?.port;
-    return discoveryLog(this.#genctr, own, ports, this.#subsystems.values(), ctrl.hostnqn);
+    return discoveryLog(
+      this.#genctr,
+      own,
+      ports,
+      this.#subsystems.values(),
+      ctrl.hostnqn,
+      ctrl.localAddress,
+    );
   }
 }
