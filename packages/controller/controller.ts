@@ -8,9 +8,14 @@
  *   SHST, CFS for a bad configuration); commands other than Fabrics ones on a controller that
  *   is not ready fail with COMMAND_SEQUENCE_ERROR.
  * - Admin: Identify (CNS 00h, 01h, 02h, 03h, 05h, 06h, 07h), Get Log Page (error, SMART /
- *   health, firmware slot, changed namespace list, commands supported and effects, discovery),
+ *   health, firmware slot, changed namespace list, commands supported and effects, ANA with
+ *   RGO, discovery),
  *   Set and Get Features, Asynchronous Event Request, Keep Alive, Abort.
- * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify.
+ * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify; path statuses
+ *   (SCT 3) where the namespace's ANA group is inaccessible, lost or changing on the port.
+ * - A command whose CID is in flight on its queue gets Command ID Conflict; a status a
+ *   transport fails a transfer with (NVMe/TCP data digest: Transient Transport Error) is the
+ *   command's.
  * - Keep Alive: traffic based (CTRATT.TBKAS, as Linux): any command restarts the timer; when a
  *   KATO passes without one the controller is torn down.
  *
@@ -24,6 +29,8 @@ import {
   ABORT_NOT_ABORTED,
   AbortBits,
   AdminOpcode,
+  ANA_LSP_RGO,
+  AnaState,
   AsyncEventBits,
   AsyncEventConfig,
   AsyncEventNotice,
@@ -75,7 +82,9 @@ import type {
   QueuePair,
   TransportAddress,
 } from "@nvmf/transport";
+import { anaLogPage } from "./_ana_log.ts";
 import { cidOf, u32 } from "./_bytes.ts";
+import { anaStatus } from "./ana.ts";
 import { FEATURE_SEQUENCE, Features } from "./_features.ts";
 import { decodeGetLogPage, LogPages, logPageWindow } from "./_log_pages.ts";
 import {
@@ -236,6 +245,8 @@ export class Controller {
   #masked = 0; // AsyncEventConfig bits of events reported and not yet cleared by their log
   readonly #logs: LogPages;
   #idCtrl: Uint8Array | undefined;
+  /** The ANA states of this controller's port, by group (live; all optimized by default). */
+  readonly #ana: Uint8Array | undefined;
 
   /**
    * Makes a controller; the target does, when an admin Connect succeeds.
@@ -261,6 +272,7 @@ export class Controller {
       mpsmax: 0,
     });
     this.#logs = new LogPages(init.association.transport.trtype);
+    this.#ana = init.subsystem?.ana.states(init.portid);
     // deno-lint-ignore no-this-alias
     const self = this;
     this.#features = new Features({
@@ -406,6 +418,17 @@ export class Controller {
       AsyncEventType.NOTICE,
       AsyncEventNotice.NAMESPACE_ATTRIBUTE_CHANGED,
       LogPageId.CHANGED_NAMESPACE_LIST,
+    );
+  }
+
+  /** Tells the controller that an ANA state of its port changed (an event when enabled). */
+  anaChanged(): void {
+    if (this.#destroyed || this.discovery) return;
+    this.#raise(
+      AsyncEventConfig.ANA_CHANGE_NOTICES,
+      AsyncEventType.NOTICE,
+      AsyncEventNotice.ANA_CHANGE,
+      LogPageId.ASYMMETRIC_NAMESPACE_ACCESS,
     );
   }
 
@@ -913,7 +936,7 @@ export class Controller {
         identity: this.#init.identity,
         params: this.#init.association.params,
         mdts: this.#mdts,
-      }));
+      }), this.#ana);
     return typeof data === "number" ? data : await this.#reply(q, cmd, data);
   }
 
@@ -929,6 +952,10 @@ export class Controller {
       if (lid !== LogPageId.DISCOVERY) return INVALID_LOG_PAGE;
       page = this.#init.hooks.discoveryLog(this);
       this.#unmask(AEC_DISCOVERY_SUPPORTED, command.rae);
+    } else if (lid === LogPageId.ASYMMETRIC_NAMESPACE_ACCESS) {
+      const lsp = (u32(sqe, SQE_CDW10) >>> GetLogPageBits.LSP_SHIFT) & GetLogPageBits.LSP_MASK;
+      page = anaLogPage(this.subsystem!, this.portid, (lsp & ANA_LSP_RGO) !== 0);
+      this.#unmask(AsyncEventConfig.ANA_CHANGE_NOTICES, command.rae);
     } else {
       page = this.#logs.read(command, sqe, this.subsystem!);
       if (typeof page === "number") return page;
@@ -990,7 +1017,13 @@ export class Controller {
     if (!this.#ready()) return SEQUENCE_ERROR;
     const nsid = u32(sqe, SQE_NSID);
     if (opcode === NvmOpcode.FLUSH && nsid === NSID_BROADCAST) return this.#flushAllCommand();
-    return nvmCommand(q.qp, cmd, opcode, this.subsystem!.namespace(nsid), this.#nvm);
+    const ns = this.subsystem!.namespace(nsid);
+    // ANA (as Linux's nvmet_check_ana_state): no I/O where the namespace's group is not
+    // accessible on this port; SCT 3 without DNR sends the host to another path.
+    if (ns !== undefined && this.#ana![ns.anagrpid] > AnaState.NON_OPTIMIZED) {
+      return anaStatus(this.#ana![ns.anagrpid]);
+    }
+    return nvmCommand(q.qp, cmd, opcode, ns, this.#nvm);
   }
 
   async #flushAllCommand(): Promise<number> {

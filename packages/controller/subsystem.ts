@@ -13,6 +13,7 @@
 
 import { DISCOVERY_NQN, NQN_MAX_LENGTH, NSID_BROADCAST, NvmeVersion, UUID_SIZE } from "@nvmf/proto";
 import { fromHex } from "./_bytes.ts";
+import { ANA_DEFAULT_GROUP, AnaGroups, checkAnaGroup } from "./ana.ts";
 import type { NamespaceBackend } from "./backend.ts";
 
 /** How a namespace is added. */
@@ -29,6 +30,8 @@ export interface NamespaceOptions {
   uuid?: Uint8Array | string;
   /** Refuse writes; also true when the backend is read-only. */
   readOnly?: boolean;
+  /** ANA group ID, 1 to 128. Default 1 (as Linux's nvmet). */
+  anagrpid?: number;
 }
 
 /** I/O counters of a namespace, for the SMART / Health log. */
@@ -72,6 +75,8 @@ export class Namespace {
   readonly uuid: Uint8Array;
   /** Whether writes are refused (reported as write protected). */
   readonly readOnly: boolean;
+  /** ANA group ID. */
+  readonly anagrpid: number;
   /** Logical block size in bytes. */
   readonly blockSize: number;
   /** Log2 of the block size (LBADS). */
@@ -117,6 +122,7 @@ export class Namespace {
     this.nguid = parseIdentifier(options.nguid, 16, "nguid") ?? new Uint8Array(16);
     this.eui64 = parseIdentifier(options.eui64, 8, "eui64") ?? new Uint8Array(8);
     this.uuid = parseIdentifier(options.uuid, UUID_SIZE, "uuid") ?? randomUuid();
+    this.anagrpid = checkAnaGroup(options.anagrpid ?? ANA_DEFAULT_GROUP);
   }
 }
 
@@ -287,6 +293,8 @@ export class Subsystem {
   readonly firmware: string;
   /** NVMe version its controllers report (VS and Identify VER). */
   readonly version: number;
+  /** ANA groups: each group's state on each port. */
+  readonly ana: AnaGroups = new AnaGroups();
   readonly #listener: SubsystemListener | undefined;
   readonly #maxNamespaces: number;
   readonly #namespaces = new Map<number, Namespace>();

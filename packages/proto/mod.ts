@@ -41,6 +41,7 @@ export * from "./fabrics.ts";
 export * from "./identify.ts";
 export * from "./discovery.ts";
 export * from "./log_pages.ts";
+export * from "./ana_log.ts";
 export * from "./nqn.ts";
 export * from "./tcp_pdu.ts";
 export * from "./crc32c.ts";
