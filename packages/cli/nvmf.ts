@@ -64,6 +64,7 @@ import {
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
 import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
+import { listSubsys } from "./list_subsys.ts";
 
 /** Where the tool writes: stdout for results, stderr for progress and errors. */
 export interface CliIo {
@@ -192,6 +193,10 @@ const COMMANDS: Record<string, { summary: string; usage: string }> = {
     summary: "compare blocks with --data FILE (exit 1 on a miscompare)",
     usage:
       "compare -a ADDR -n NQN [--namespace-id NSID] --start-block LBA [--block-count N] --data FILE",
+  },
+  "list-subsys": {
+    summary: "connect every path of a subsystem and show the paths and their ANA states",
+    usage: "list-subsys -a ADDR[,ADDR...] [-s SVCID[,SVCID...]] -n NQN [--namespace-id NSID]",
   },
   perf: {
     summary: "measure IOPS, bandwidth and latency with a fio-like workload",
@@ -1029,6 +1034,18 @@ const HANDLERS: Record<string, (flags: Flags, io: CliIo, json: boolean) => Promi
   flush: cmdFlush,
   compare: cmdCompare,
   perf: cmdPerf,
+  "list-subsys": async (flags, io, json) => {
+    const request = { options: connectOptions(flags, flags.nqn, false), nsid: nsidOf(flags), json };
+    try {
+      io.stdout(await listSubsys(request));
+    } catch (e) {
+      if (e instanceof RangeError && /^Cannot (pair|list)/.test(e.message)) {
+        throw new UsageError(e.message);
+      }
+      throw e;
+    }
+    return 0;
+  },
 };
 
 /**
