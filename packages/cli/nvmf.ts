@@ -69,6 +69,7 @@ import "@nvmf/transport-loopback";
 import { DHCHAP_USAGE, dhchapCommand } from "./dhchap.ts";
 import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
 import { RESV_COMMANDS, RESV_HELP, RESV_OPTIONS, resvArgs, resvHandlers } from "./resv.ts";
+import { listSubsys } from "./list_subsys.ts";
 
 /** Where the tool writes: stdout for results, stderr for progress and errors. */
 export interface CliIo {
@@ -202,6 +203,10 @@ const COMMANDS: Record<string, { summary: string; usage: string }> = {
     summary: "compare blocks with --data FILE (exit 1 on a miscompare)",
     usage:
       "compare -a ADDR -n NQN [--namespace-id NSID] --start-block LBA [--block-count N] --data FILE",
+  },
+  "list-subsys": {
+    summary: "connect every path of a subsystem and show the paths and their ANA states",
+    usage: "list-subsys -a ADDR[,ADDR...] [-s SVCID[,SVCID...]] -n NQN [--namespace-id NSID]",
   },
   perf: {
     summary: "measure IOPS, bandwidth and latency with a fio-like workload",
@@ -1056,6 +1061,18 @@ const HANDLERS: Record<string, (flags: Flags, io: CliIo, json: boolean) => Promi
     usage: (message) => new UsageError(message),
     json: toJson,
   }),
+  "list-subsys": async (flags, io, json) => {
+    const request = { options: connectOptions(flags, flags.nqn, false), nsid: nsidOf(flags), json };
+    try {
+      io.stdout(await listSubsys(request));
+    } catch (e) {
+      if (e instanceof RangeError && /^Cannot (pair|list)/.test(e.message)) {
+        throw new UsageError(e.message);
+      }
+      throw e;
+    }
+    return 0;
+  },
 };
 
 /**

@@ -8,8 +8,9 @@
  * What differs from SPDK: there is one target (`tgt_name` must be absent or `"nvmf_tgt"`) and
  * one poll group; `nvmf_create_transport` applies `in_capsule_data_size`, `max_queue_depth`,
  * `max_io_size` and `max_io_qpairs_per_ctrlr` (or `max_qpairs_per_ctrlr`, which counts the
- * admin queue) and ignores the rest, logging their names; ANA, TLS PSKs and DH-HMAC-CHAP keys
- * of `nvmf_subsystem_add_host` are refused; a bdev in use cannot be deleted.
+ * admin queue) and ignores the rest, logging their names; ANA reporting is always on (the
+ * listener's state changes with `nvmf_subsystem_listener_set_ana_state`); TLS PSKs and
+ * DH-HMAC-CHAP keys of `nvmf_subsystem_add_host` are refused; a bdev in use cannot be deleted.
  *
  * @example Usage
  * ```ts
@@ -29,7 +30,14 @@
 
 import { z } from "zod";
 import { DISCOVERY_NQN } from "@nvmf/proto";
-import type { Bdev, Port, Target, TransportAddress, TransportOptions } from "@nvmf/controller";
+import {
+  anaStateName,
+  type Bdev,
+  type Port,
+  type Target,
+  type TransportAddress,
+  type TransportOptions,
+} from "@nvmf/controller";
 import { handleRequest, RpcError, RpcErrorCode, type RpcMethod } from "./rpc_server.ts";
 
 /** What the methods log: a level, an event name and its fields (never a secret). */
@@ -211,8 +219,8 @@ function portsOf(target: Target, name: string): Port[] {
 }
 
 /**
- * The handler of `nvmf_subsystem_listener_set_ana_state`: calls `target.setAnaState(nqn,
- * address, state, anagrpid)` when the target has it, else answers why it cannot.
+ * The handler of `nvmf_subsystem_listener_set_ana_state`: `Target.setAnaState` for one ANA
+ * group of the subsystem on the listener, or (no `anagrpid`) every group, as SPDK.
  *
  * @param target The target.
  * @param params The request's params.
@@ -230,26 +238,14 @@ export async function setAnaState(target: Target, params: unknown): Promise<bool
     params,
   );
   subsystemOf(target, p.nqn);
-  const transport = trtypeName(p.listen_address.trtype);
-  const fn = (target as unknown as Record<string, unknown>).setAnaState;
-  if (typeof fn !== "function") {
-    throw new RpcError(
-      RpcErrorCode.INTERNAL_ERROR,
-      "Cannot set the ANA state: this target has no ANA support (Target.setAnaState)",
-    );
-  }
+  trtypeName(p.listen_address.trtype); // a transport we serve, or Invalid params
   await call(() =>
-    fn.call(
-      target,
-      p.nqn,
-      {
-        transport,
-        traddr: p.listen_address.traddr,
-        trsvcid: p.listen_address.trsvcid,
-      },
-      p.ana_state,
-      p.anagrpid,
-    )
+    target.setAnaState({
+      nqn: p.nqn,
+      address: { traddr: p.listen_address.traddr, trsvcid: p.listen_address.trsvcid },
+      state: p.ana_state,
+      anagrpid: p.anagrpid,
+    })
   );
   return true;
 }
@@ -390,9 +386,7 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
     },
     nvmf_create_subsystem: async (params) => {
       const p = parse(createSubsystem, params);
-      if (p.ana_reporting) {
-        throw invalid("Invalid parameters: ana_reporting is not supported by this target");
-      }
+      // ANA reporting is always on (every namespace in group 1 unless added to another).
       await call(() =>
         target.addSubsystem({
           nqn: p.nqn,
@@ -505,11 +499,23 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
     nvmf_subsystem_get_listeners: (params) => {
       const p = parse(z.object({ nqn, tgt_name: tgtName }).strict(), params);
       if (p.nqn !== DISCOVERY_NQN) subsystemOf(target, p.nqn);
-      return portsOf(target, p.nqn).map((port) => ({
-        address: addressJson(port.transport.name, port.address),
-        secure_channel: false,
-        ana_state: "optimized",
-      }));
+      const sub = p.nqn === DISCOVERY_NQN ? undefined : subsystemOf(target, p.nqn);
+      const groups = [...new Set(sub?.namespaces.map((n) => n.anagrpid) ?? [])].sort((a, b) =>
+        a - b
+      );
+      return portsOf(target, p.nqn).map((port) => {
+        const states = sub?.ana.states(port.portid);
+        const name = (g: number) => states === undefined ? "optimized" : anaStateName(states[g]);
+        return {
+          address: addressJson(port.transport.name, port.address),
+          secure_channel: false,
+          ana_state: name(groups[0] ?? 1),
+          ana_states: (groups.length === 0 ? [1] : groups).map((g) => ({
+            ana_group: g,
+            ana_state: name(g),
+          })),
+        };
+      });
     },
     nvmf_subsystem_add_ns: (params) => {
       const p = parse(addNs, params);
@@ -517,9 +523,6 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
       const ns = p.namespace;
       if (ns.ptpl_file !== undefined) {
         throw invalid("Invalid parameters: ptpl_file is not supported");
-      }
-      if (ns.anagrpid !== undefined && ns.anagrpid > 1) {
-        throw invalid("Invalid parameters: anagrpid is not supported by this target");
       }
       const bdev = target.bdevs.get(ns.bdev_name);
       if (bdev === undefined) throw invalid(`Unable to find bdev ${ns.bdev_name}`);
@@ -530,6 +533,7 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
         sub.addNamespace({
           nsid: ns.nsid === 0 ? undefined : ns.nsid,
           backend: bdev.backend,
+          anagrpid: ns.anagrpid === 0 ? undefined : ns.anagrpid,
           nguid: ns.nguid,
           eui64: ns.eui64,
           uuid: ns.uuid ?? uuidString(bdev.uuid),

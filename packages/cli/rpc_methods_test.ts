@@ -135,29 +135,37 @@ test("wrong params answer -32602 and change nothing", async () => {
   }
 });
 
-test("nvmf_subsystem_listener_set_ana_state answers why until the target has ANA", async () => {
+test("nvmf_subsystem_listener_set_ana_state changes the listener's ANA state", async () => {
   const target = new Target();
   const methods = rpcMethods(target);
   try {
     await quickStart(methods);
-    const params = {
-      nqn: NQN,
-      listen_address: { trtype: "tcp", traddr: "127.0.0.1", trsvcid: "4420", adrfam: "ipv4" },
-      ana_state: "inaccessible",
-    };
-    const r = await rpc(methods, "nvmf_subsystem_listener_set_ana_state", params);
-    assert.match(r.error!.message, /no ANA support/);
-    const seen: unknown[] = [];
-    (target as unknown as Record<string, unknown>).setAnaState = (...args: unknown[]) => {
-      seen.push(args);
-    };
+    const [listener] = await ok(methods, "nvmf_subsystem_get_listeners", { nqn: NQN }) as {
+      address: { trtype: string; traddr: string; trsvcid: string; adrfam: string };
+      ana_state: string;
+    }[];
+    assert.equal(listener.ana_state, "optimized");
+    const params = { nqn: NQN, listen_address: listener.address, ana_state: "inaccessible" };
     assert.equal(await ok(methods, "nvmf_subsystem_listener_set_ana_state", params), true);
-    assert.deepEqual(seen, [[
-      NQN,
-      { transport: "tcp", traddr: "127.0.0.1", trsvcid: "4420" },
-      "inaccessible",
-      undefined,
-    ]]);
+    const [after] = await ok(methods, "nvmf_subsystem_get_listeners", { nqn: NQN }) as {
+      ana_state: string;
+      ana_states: { ana_group: number; ana_state: string }[];
+    }[];
+    assert.equal(after.ana_state, "inaccessible");
+    assert.deepEqual(after.ana_states, [{ ana_group: 1, ana_state: "inaccessible" }]);
+    const port = target.ports[0];
+    assert.equal(target.subsystem(NQN)!.ana.states(port.portid)[1], 3); // AnaState.INACCESSIBLE
+    // A state SPDK does not take, a listener that is not there, a group beyond ANAGRPMAX.
+    for (
+      const bad of [
+        { ...params, ana_state: "sideways" },
+        { ...params, listen_address: { ...listener.address, trsvcid: "1" } },
+        { ...params, anagrpid: 129 },
+      ]
+    ) {
+      const r = await rpc(methods, "nvmf_subsystem_listener_set_ana_state", bad);
+      assert.equal(r.error?.code, -32602, JSON.stringify(bad));
+    }
   } finally {
     await target.close();
   }

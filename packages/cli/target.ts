@@ -573,6 +573,9 @@ export async function main(
   const rpcLog = (level: "info" | "warn", event: string, fields: Record<string, unknown>) =>
     logger(level, event, fields);
   const methods = rpcMethods(target, rpcLog);
+  target.on("notice", (e) => {
+    logger("info", "notice", { message: e.message }, `notice: ${e.message}`);
+  });
   let ports: Port[];
   try {
     const spdk = (config as { spdk?: SpdkConfig }).spdk;

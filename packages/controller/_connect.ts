@@ -148,6 +148,8 @@ export interface IoAdmission<C> {
   qsize: number;
   /** Whether SQ flow control stays on. */
   sqFlowControl: boolean;
+  /** The Connect's HOSTID is not the admin queue's (accepted, as Linux does). */
+  hostidDiffers: boolean;
 }
 
 /** How a Connect fares. */
@@ -210,8 +212,8 @@ export function checkConnectCommand(
 /**
  * Judges a Connect with its data against the target's state: an admin queue Connect gets a
  * controller ID (dynamic model: any free one; static model: the one asked for, or any for
- * FFFEh) and its KATO; an I/O queue Connect names a live controller of the same host whose
- * queue ID is free.
+ * FFFEh) and its KATO; an I/O queue Connect names a live controller of the same host NQN whose
+ * queue ID is free (its HOSTID may differ from the admin queue's, as Linux allows).
  *
  * @param command The command, from {@linkcode checkConnectCommand}.
  * @param bytes The 1024 bytes of Connect data.
@@ -349,13 +351,6 @@ export function admitConnect<C extends ConnectableController>(
       inData(CONNECT_DATA_HOSTNQN),
     );
   }
-  if (!sameBytes(ctrl.hostid, data.hostid)) {
-    return refuse(
-      INVALID_PARAMETERS,
-      `controller ${data.cntlid} has another host identifier`,
-      inData(CONNECT_DATA_HOSTID),
-    );
-  }
   switch (ctrl.checkIoQueue(c.qid)) {
     case "not-ready":
       return refuse(SEQUENCE_ERROR, `controller ${data.cntlid} is not ready`);
@@ -374,5 +369,8 @@ export function admitConnect<C extends ConnectableController>(
     qid: c.qid,
     qsize,
     sqFlowControl,
+    // Linux's nvmet_ctrl_find_get matches CNTLID, host NQN and subsystem NQN only; some hosts
+    // send a fresh HOSTID in every queue's Connect. Accepted; the target logs it.
+    hostidDiffers: !sameBytes(ctrl.hostid, data.hostid),
   };
 }

@@ -18,8 +18,15 @@ import {
   TransportRequirements,
   TransportType,
 } from "@nvmf/proto";
+import type { TransportAddress } from "@nvmf/transport";
 import type { Port } from "./port.ts";
 import type { Subsystem } from "./subsystem.ts";
+
+/** Whether a listening address is a wildcard: IPv4 or IPv6 "any", or empty. */
+export function isWildcard(traddr: string): boolean {
+  const a = traddr.startsWith("[") && traddr.endsWith("]") ? traddr.slice(1, -1) : traddr;
+  return a === "" || a === "0.0.0.0" || (a.includes(":") && /^[0:]+$/.test(a));
+}
 
 /**
  * The discovery log entry of a subsystem on a port.
@@ -27,15 +34,20 @@ import type { Subsystem } from "./subsystem.ts";
  * @param port The port.
  * @param subnqn The subsystem NQN (the discovery NQN for the current discovery controller).
  * @param current True for the entry of the discovery controller being read.
+ * @param reached The address the discovering host reached (used when the port's is a wildcard).
  * @returns The entry.
  */
 export function discoveryEntry(
   port: Port,
   subnqn: string,
   current: boolean,
+  reached?: TransportAddress,
 ): Partial<DiscoveryLogEntry> {
   const params = port.association.params;
-  const address = port.address;
+  let address = port.address;
+  if (isWildcard(address.traddr) && reached !== undefined && !isWildcard(reached.traddr)) {
+    address = { ...address, traddr: reached.traddr, adrfam: reached.adrfam };
+  }
   const trtype = port.transport.trtype;
   let adrfam: number = AddressFamily.IPV4;
   if (trtype === TransportType.INTRA_HOST) adrfam = AddressFamily.INTRA_HOST;
@@ -65,6 +77,8 @@ export function discoveryEntry(
  * @param ports The open ports.
  * @param subsystems The subsystems.
  * @param hostnqn The host reading the log: only subsystems it may connect to are listed.
+ * @param reached The address the host reached (the discovery controller's local address):
+ *   wildcard ports advertise it.
  * @returns The page.
  */
 export function discoveryLog(
@@ -73,14 +87,15 @@ export function discoveryLog(
   ports: readonly Port[],
   subsystems: Iterable<Subsystem>,
   hostnqn: string,
+  reached?: TransportAddress,
 ): Uint8Array {
   const entries: Partial<DiscoveryLogEntry>[] = [];
-  if (own !== undefined) entries.push(discoveryEntry(own, DISCOVERY_NQN, true));
+  if (own !== undefined) entries.push(discoveryEntry(own, DISCOVERY_NQN, true, reached));
   const subs = [...subsystems];
   for (const port of [...ports].sort((a, b) => a.portid - b.portid)) {
     for (const sub of subs) {
       if (port.exposes(sub.nqn) && sub.isHostAllowed(hostnqn)) {
-        entries.push(discoveryEntry(port, sub.nqn, false));
+        entries.push(discoveryEntry(port, sub.nqn, false, reached));
       }
     }
   }

@@ -28,11 +28,15 @@ export const RAB = 6;
 export const PSD0 = { mp: 0x9c4, enlat: 0x10, exlat: 0x4 } as const;
 /** Largest Verify read at a time. */
 export const VERIFY_CHUNK = 1 << 20;
-/** Default Async Event Configuration of an I/O controller: namespace notices on (as Linux). */
-export const AEC_IO_DEFAULT: number = AsyncEventConfig.NAMESPACE_ATTRIBUTE_NOTICES;
+/**
+ * Default Async Event Configuration of an I/O controller: namespace and ANA change notices on
+ * (as Linux's NVMET_AEN_CFG_OPTIONAL).
+ */
+export const AEC_IO_DEFAULT: number = AsyncEventConfig.NAMESPACE_ATTRIBUTE_NOTICES |
+  AsyncEventConfig.ANA_CHANGE_NOTICES;
 /** AEC bits an I/O controller accepts. */
 export const AEC_IO_SUPPORTED: number = AsyncEventConfig.SMART_MASK |
-  AsyncEventConfig.NAMESPACE_ATTRIBUTE_NOTICES;
+  AsyncEventConfig.NAMESPACE_ATTRIBUTE_NOTICES | AsyncEventConfig.ANA_CHANGE_NOTICES;
 /** AEC bits a discovery controller accepts. */
 export const AEC_DISCOVERY_SUPPORTED: number =
   AsyncEventConfig.DISCOVERY_LOG_PAGE_CHANGE_NOTICES >>> 0;

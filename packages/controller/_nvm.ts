@@ -49,6 +49,8 @@ export interface NvmContext {
   readonly writeCache: boolean;
   /** Reports a backend failure (the command then fails with a media status). */
   error(error: unknown, message: string): void;
+  /** The command's last data may carry its completion: its CID is free from now on. */
+  release(qp: QueuePair, sqe: Uint8Array): void;
 }
 
 /**
@@ -139,6 +141,7 @@ async function read(qp: QueuePair, cmd: CommandCapsule, ns: Namespace, ctx: NvmC
   }
   ns.stats.readCommands++;
   ns.stats.bytesRead += length;
+  ctx.release(qp, cmd.sqe);
   const outcome = await qp.sendControllerData(cmd, 0, data, true);
   return outcome === "success-sent" ? NO_RESPONSE : SUCCESS;
 }

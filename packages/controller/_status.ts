@@ -39,6 +39,7 @@ export const WRITE_PROTECTED: number = statusOf(
   GenericStatus.NAMESPACE_IS_WRITE_PROTECTED,
   true,
 );
+export const CID_CONFLICT: number = statusOf(G, GenericStatus.COMMAND_ID_CONFLICT, true);
 export const INTERNAL_ERROR: number = statusOf(G, GenericStatus.INTERNAL_ERROR);
 export const ABORT_REQUESTED: number = statusOf(G, GenericStatus.COMMAND_ABORT_REQUESTED);
 export const KATO_INVALID: number = statusOf(G, GenericStatus.KEEP_ALIVE_TIMEOUT_INVALID);

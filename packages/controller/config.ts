@@ -10,11 +10,11 @@
  * ```json
  * {
  *   "target": { "model": "nvmf", "maxTransferSize": "1M" },
- *   "ports": [{ "transport": "tcp", "address": "0.0.0.0:4420" }],
+ *   "ports": [{ "transport": "tcp", "address": "0.0.0.0:4420", "ana": [{ "grpid": 1, "state": "optimized" }] }],
  *   "subsystems": [{
  *     "nqn": "nqn.2026-01.dev.nvmf:disk",
  *     "allowedHosts": ["nqn.2014-08.org.nvmexpress:uuid:..."],
- *     "namespaces": [{ "ram": "1G", "blockSize": 4096 }, { "file": "/var/lib/disk.img", "readOnly": true }]
+ *     "namespaces": [{ "ram": "1G", "blockSize": 4096, "anagrpid": 1 }, { "file": "/var/lib/disk.img", "readOnly": true }]
  *   }]
  * }
  * ```
@@ -25,6 +25,7 @@
 import { z } from "zod";
 import type { AssociationParams, TcpAssociationParams } from "@nvmf/transport";
 import type { DhchapHostKeys } from "./_auth.ts";
+import { ANA_GROUP_MAX, type AnaStateName, anaStateValue } from "./ana.ts";
 import { FileBackend, type NamespaceBackend, RamBackend } from "./backend.ts";
 import type { ListenOptions, Port } from "./port.ts";
 import type { Target, TargetOptions } from "./target.ts";
@@ -97,6 +98,16 @@ export interface PortConfig
   traddr: string;
   /** Service ID (TCP port). */
   trsvcid?: string;
+  /** ANA states of groups on this port, for every subsystem it serves (default optimized). */
+  ana?: PortAnaConfig[];
+}
+
+/** The ANA state of one group on a port ({@linkcode PortConfig.ana}). */
+export interface PortAnaConfig {
+  /** ANA group ID (default 1). */
+  grpid: number;
+  /** The state (SPDK's names; Linux's `non-optimized` spelling is accepted too). */
+  state: AnaStateName;
 }
 
 /** A validated configuration, ready for {@linkcode applyConfig}. */
@@ -279,6 +290,7 @@ const namespaceSchema = z.object(
     nguid: z.string().optional(),
     eui64: z.string().optional(),
     uuid: z.string().optional(),
+    anagrpid: z.number().int().min(1).max(ANA_GROUP_MAX).optional(),
   } satisfies FieldSchemas<NamespaceConfig>,
 ).strict().superRefine((ns, ctx) => {
   if ((ns.ram === undefined) === (ns.file === undefined)) {
@@ -314,6 +326,21 @@ const subsystemSchema = z.object(
   } satisfies FieldSchemas<SubsystemConfig>,
 ).strict();
 
+const anaState = z.string().transform((value, ctx) => {
+  try {
+    anaStateValue(value);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+  return value.replace(/-/g, "_") as AnaStateName;
+});
+
+const portAna = z.object({
+  grpid: z.number().int().min(1).max(ANA_GROUP_MAX).default(1),
+  state: anaState,
+}).strict();
+
 const portSchema = z.object({
   transport: z.string().min(1).default("tcp"),
   address: z.string().optional(),
@@ -322,6 +349,7 @@ const portSchema = z.object({
   portid: z.number().int().min(1).max(65535).optional(),
   subsystems: z.array(nqn).optional(),
   associationParams: associationParams.optional(),
+  ana: z.array(portAna).optional(),
 }).strict().transform((p, ctx) => {
   let traddr = p.traddr;
   let trsvcid = p.trsvcid;
@@ -344,6 +372,7 @@ const portSchema = z.object({
   if (p.associationParams !== undefined) {
     port.associationParams = p.associationParams as Partial<AssociationParams>;
   }
+  if (p.ana !== undefined) port.ana = p.ana;
   return port;
 });
 
@@ -431,6 +460,7 @@ const attr = z.union([z.string(), z.number()]).transform((v) => String(v));
 
 const nvmetNamespace = z.looseObject({
   nsid: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]),
+  ana_grpid: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
   enable: z.union([z.number(), z.string()]).optional(),
   device: z.looseObject({
     path: z.string().optional(),
@@ -470,6 +500,10 @@ const nvmetPort = z.looseObject({
     max_queue_size: attr.optional(),
   }).optional(),
   subsystems: z.array(z.string()).optional(),
+  ana_groups: z.array(z.looseObject({
+    grpid: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]),
+    ana: z.looseObject({ state: z.string().optional() }).optional(),
+  })).optional(),
 });
 
 // A host entry: nvmetcli dumps the configfs attributes dhchap_key, dhchap_ctrl_key, dhchap_hash
@@ -596,6 +630,15 @@ export function parseNvmetcliConfig(json: unknown): TargetConfig {
         throw new ConfigError(`${at}.namespaces[${j}].device.path`, "required");
       }
       const ns: NamespaceConfig = { nsid: n.nsid, file: path };
+      if (n.ana_grpid !== undefined) {
+        if (n.ana_grpid < 1 || n.ana_grpid > ANA_GROUP_MAX) {
+          throw new ConfigError(
+            `${at}.namespaces[${j}].ana_grpid`,
+            `${n.ana_grpid} is not 1 to ${ANA_GROUP_MAX}`,
+          );
+        }
+        if (n.ana_grpid !== 1) ns.anagrpid = n.ana_grpid; // 1: the default, saved always
+      }
       for (const key of ["uuid", "nguid", "eui64"] as const) {
         const value = n.device?.[key];
         if (value !== undefined && value !== "" && /[1-9a-f]/i.test(value)) ns[key] = value;
@@ -644,6 +687,21 @@ export function parseNvmetcliConfig(json: unknown): TargetConfig {
     if (Number.isInteger(queue) && queue >= 2) params.maxIoQsize = Math.min(queue, 65536);
     if (Object.keys(params).length > 0) port.associationParams = params;
     port.subsystems = [...(p.subsystems ?? [])];
+    // nvmetcli: "ana_groups": [{ "grpid": 1, "ana": { "state": "optimized" } }]
+    (p.ana_groups ?? []).forEach((g, k) => {
+      const where = `${at}.ana_groups[${k}]`;
+      if (g.grpid < 1 || g.grpid > ANA_GROUP_MAX) {
+        throw new ConfigError(`${where}.grpid`, `${g.grpid} is not 1 to ${ANA_GROUP_MAX}`);
+      }
+      const state = g.ana?.state ?? "optimized";
+      try {
+        anaStateValue(state);
+      } catch (e) {
+        throw new ConfigError(`${where}.ana.state`, (e as Error).message);
+      }
+      if (state === "optimized") return; // the default: nvmetcli saves group 1 so always
+      (port.ana ??= []).push({ grpid: g.grpid, state: state.replace(/-/g, "_") as AnaStateName });
+    });
     ports.push(port);
   });
   const config: TargetConfig = { target: {}, ports, subsystems };
@@ -707,6 +765,7 @@ export async function applyConfig(target: Target, config: TargetConfig): Promise
         namespaces.push({
           nsid: ns.nsid,
           backend,
+          anagrpid: ns.anagrpid,
           readOnly: ns.readOnly,
           nguid: ns.nguid,
           eui64: ns.eui64,
@@ -722,16 +781,22 @@ export async function applyConfig(target: Target, config: TargetConfig): Promise
     }
     for (let i = 0; i < config.ports.length; i++) {
       const p = config.ports[i];
+      let port: Port;
       try {
-        ports.push(
-          await target.listen(p.transport, { traddr: p.traddr, trsvcid: p.trsvcid }, {
-            subsystems: p.subsystems,
-            associationParams: p.associationParams,
-            portid: p.portid,
-          }),
-        );
+        port = await target.listen(p.transport, { traddr: p.traddr, trsvcid: p.trsvcid }, {
+          subsystems: p.subsystems,
+          associationParams: p.associationParams,
+          portid: p.portid,
+        });
+        ports.push(port);
       } catch (e) {
         throw new ConfigError(`ports[${i}]`, message(e));
+      }
+      for (const { grpid, state } of p.ana ?? []) {
+        for (const sub of target.subsystems) {
+          if (!port.exposes(sub.nqn)) continue;
+          target.setAnaState({ nqn: sub.nqn, address: port.address, state, anagrpid: grpid });
+        }
       }
     }
     return ports;

@@ -226,16 +226,30 @@ test("Connect of an I/O queue naming an unknown CNTLID is refused with IPO CNTLI
     inData: true,
     offset: CONNECT_DATA_HOSTNQN,
   });
-  const otherId = await connectQueue(t.transport, "t", {
-    subnqn: SUBNQN,
-    qid: 1,
-    cntlid,
-    hostid: new Uint8Array(16).fill(0x55),
-  });
-  assert.deepEqual(decodeConnectInvalidParameter(otherId.cqe), {
-    inData: true,
-    offset: CONNECT_DATA_HOSTID,
-  });
+  await admin.close();
+  await t.target.close();
+});
+
+test("Connect of an I/O queue with another HOSTID is accepted and noticed once (as Linux)", async () => {
+  const t = await startTarget();
+  const notices: string[] = [];
+  t.target.on("notice", (e) => notices.push(e.message));
+  const { admin, cntlid } = await connectController(t.transport, "t", { subnqn: SUBNQN });
+  const queues = [];
+  for (const qid of [1, 2]) {
+    const q = await connectQueue(t.transport, "t", {
+      subnqn: SUBNQN,
+      qid,
+      cntlid,
+      hostid: new Uint8Array(16).fill(0x50 + qid),
+    });
+    assert.equal(q.cqe.status, 0, `queue ${qid}`);
+    assert.equal(q.cqe.dw0 & 0xffff, cntlid);
+    queues.push(q.queue);
+  }
+  assert.equal(notices.length, 1);
+  assert.match(notices[0], new RegExp(`controller ${cntlid} .*another HOSTID`));
+  for (const q of queues) await q.close();
   await admin.close();
   await t.target.close();
 });
@@ -708,11 +722,7 @@ test("admitConnect() decides I/O queue Connects: a live controller of the same h
       status: INVALID_PARAMETERS_STATUS,
       ipo: { data: true, offset: CONNECT_DATA_HOSTNQN },
     },
-    {
-      cntlid: 7,
-      status: INVALID_PARAMETERS_STATUS,
-      ipo: { data: true, offset: CONNECT_DATA_HOSTID },
-    },
+    { cntlid: 7 }, // another HOSTID: accepted, as Linux
     {
       cntlid: 8,
       status: INVALID_PARAMETERS_STATUS,
@@ -740,7 +750,8 @@ test("admitConnect() decides I/O queue Connects: a live controller of the same h
     if (c.status === undefined) {
       assert.equal(result.kind, "io", name);
       if (result.kind === "io") {
-        assert.equal(result.controller, ok, name);
+        assert.equal(result.controller, controllers[SUBNQN].get(c.cntlid), name);
+        assert.equal(result.hostidDiffers, c.cntlid === 7, name);
         assert.equal(result.qid, 2, name);
         assert.equal(result.qsize, 128, name);
       }

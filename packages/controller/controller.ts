@@ -8,11 +8,16 @@
  *   SHST, CFS for a bad configuration); commands other than Fabrics ones on a controller that
  *   is not ready fail with COMMAND_SEQUENCE_ERROR.
  * - Admin: Identify (CNS 00h, 01h, 02h, 03h, 05h, 06h, 07h), Get Log Page (error, SMART /
- *   health, firmware slot, changed namespace list, commands supported and effects, discovery),
+ *   health, firmware slot, changed namespace list, commands supported and effects, ANA with
+ *   RGO, discovery),
  *   Set and Get Features, Asynchronous Event Request, Keep Alive, Abort.
  * - NVM: Read, Write, Flush, Write Zeroes, Dataset Management, Compare, Verify; Reservation
  *   Register, Acquire, Release and Report, and the access rules of a reservation
- *   (`reservation.ts`, `_resv_commands.ts`, `_resv_log.ts`).
+ *   (`reservation.ts`, `_resv_commands.ts`, `_resv_log.ts`); path statuses (SCT 3) where the
+ *   namespace's ANA group is inaccessible, lost or changing on the port.
+ * - A command whose CID is in flight on its queue gets Command ID Conflict; a status a
+ *   transport fails a transfer with (NVMe/TCP data digest: Transient Transport Error) is the
+ *   command's.
  * - Keep Alive: traffic based (CTRATT.TBKAS, as Linux): any command restarts the timer; when a
  *   KATO passes without one the controller is torn down.
  *
@@ -26,6 +31,8 @@ import {
   ABORT_NOT_ABORTED,
   AbortBits,
   AdminOpcode,
+  ANA_LSP_RGO,
+  AnaState,
   AsyncEventBits,
   AsyncEventConfig,
   AsyncEventIoCommandSpecific,
@@ -39,6 +46,7 @@ import {
   CstsBits,
   DISCOVERY_NQN,
   encodeCap,
+  encodeStatus,
   FABRICS_OPCODE,
   FabricsType,
   fabricsType,
@@ -51,6 +59,7 @@ import {
   LogPageId,
   MEMORY_PAGE_SHIFT_MIN,
   NSID_BROADCAST,
+  NvmeStatusError,
   NvmOpcode,
   PROP_ATTRIB,
   PROP_OFST,
@@ -71,9 +80,17 @@ import {
   SQE_SIZE_LOG2,
   SqeFlagsBits,
 } from "@nvmf/proto";
-import type { Association, Capsule, CommandCapsule, QueuePair } from "@nvmf/transport";
+import type {
+  Association,
+  Capsule,
+  CommandCapsule,
+  QueuePair,
+  TransportAddress,
+} from "@nvmf/transport";
+import { anaLogPage } from "./_ana_log.ts";
 import { AUTH_REQUIRED, type ControllerAuth, QueueAuth } from "./_auth.ts";
 import { cidOf, u32 } from "./_bytes.ts";
+import { anaStatus } from "./ana.ts";
 import { FEATURE_SEQUENCE, Features } from "./_features.ts";
 import { decodeGetLogPage, LogPages, logPageWindow } from "./_log_pages.ts";
 import {
@@ -95,6 +112,7 @@ import { ControllerReservations } from "./_resv_log.ts";
 import {
   ABORT_REQUESTED,
   AER_LIMIT,
+  CID_CONFLICT,
   genericStatus,
   INTERNAL_ERROR,
   INVALID_FIELD,
@@ -169,6 +187,8 @@ interface QueueState {
   settled: Promise<void> | undefined;
   /** The queue's authentication, when the host must authenticate. */
   auth?: QueueAuth;
+  /** CIDs of the commands in flight, one bit each (Command ID Conflict, as FreeBSD's nvmft). */
+  readonly cids: Uint8Array;
 }
 
 /**
@@ -179,6 +199,9 @@ interface QueueState {
 const CQE_SLAB_SIZE = 4096;
 let cqeSlab = new Uint8Array(CQE_SLAB_SIZE);
 let cqeSlabUsed = 0;
+
+/** Bytes of a queue's in-flight CID bitmap: one bit for each of the 65536 CIDs. */
+const CID_BITMAP_SIZE = 0x10000 / 8;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 /** The event mask bit of reservation notices: an AEC bit no event uses (bit 30). */
@@ -245,6 +268,8 @@ export class Controller {
   // Reservations (I/O controllers only)
   readonly #resv: ControllerReservations | undefined;
   readonly #resvCtx: ReservationContext | undefined;
+  /** The ANA states of this controller's port, by group (live; all optimized by default). */
+  readonly #ana: Uint8Array | undefined;
 
   /**
    * Makes a controller; the target does, when an admin Connect succeeds.
@@ -270,6 +295,7 @@ export class Controller {
       mpsmax: 0,
     });
     this.#logs = new LogPages(init.association.transport.trtype);
+    this.#ana = init.subsystem?.ana.states(init.portid);
     // deno-lint-ignore no-this-alias
     const self = this;
     this.#features = new Features({
@@ -293,6 +319,10 @@ export class Controller {
         return features.wce;
       },
       error: (error, message) => init.hooks.error(error, message),
+      release: (qp, sqe) => {
+        const q = this.#io[qp.qid ?? 0];
+        if (q !== undefined && q.qp === qp) this.#release(q, cidOf(sqe));
+      },
     };
     if (init.subsystem !== undefined) {
       this.#resv = new ControllerReservations(init.subsystem, init.hostid, () =>
@@ -324,6 +354,11 @@ export class Controller {
   /** True once torn down. */
   get destroyed(): boolean {
     return this.#destroyed;
+  }
+
+  /** The address the host reached, from the admin queue pair (when the transport tells it). */
+  get localAddress(): TransportAddress | undefined {
+    return this.#admin?.qp.localAddress;
   }
 
   /** Keep alive timeout in milliseconds (0: none). */
@@ -364,6 +399,7 @@ export class Controller {
       ended: false,
       sent: undefined,
       settled: undefined,
+      cids: new Uint8Array(CID_BITMAP_SIZE),
     };
     this.#admin = q;
     this.#requireAuth(q);
@@ -402,6 +438,7 @@ export class Controller {
       ended: false,
       sent: undefined,
       settled: undefined,
+      cids: new Uint8Array(CID_BITMAP_SIZE),
     };
     this.#io[qid] = q;
     this.#requireAuth(q);
@@ -438,6 +475,17 @@ export class Controller {
       AsyncEventType.NOTICE,
       AsyncEventNotice.NAMESPACE_ATTRIBUTE_CHANGED,
       LogPageId.CHANGED_NAMESPACE_LIST,
+    );
+  }
+
+  /** Tells the controller that an ANA state of its port changed (an event when enabled). */
+  anaChanged(): void {
+    if (this.#destroyed || this.discovery) return;
+    this.#raise(
+      AsyncEventConfig.ANA_CHANGE_NOTICES,
+      AsyncEventType.NOTICE,
+      AsyncEventNotice.ANA_CHANGE,
+      LogPageId.ASYMMETRIC_NAMESPACE_ACCESS,
     );
   }
 
@@ -522,6 +570,7 @@ export class Controller {
       return;
     }
     this.#traffic = true;
+    if (!this.#claimCid(q, capsule.sqe)) return;
     if (q.inflight >= Math.max(q.qp.qsize, 1)) (q.backlog ??= []).push(capsule);
     else this.#start(q, capsule);
   }
@@ -551,11 +600,36 @@ export class Controller {
         break;
       }
       this.#traffic = true;
+      if (!this.#claimCid(q, capsule.sqe)) continue;
       q.inflight++;
       this.#pending++;
       void this.#run(q, capsule);
     }
     this.#queueEnded(q);
+  }
+
+  /**
+   * Marks a command's CID in flight on its queue; a CID in flight already (a pending
+   * Asynchronous Event Request's too) gets COMMAND_ID_CONFLICT instead, as FreeBSD's nvmft
+   * answers, and the command does not run. The CID is released just before its completion goes
+   * out ({@linkcode Controller.#release}), as nvmft does: the host may reuse it the moment it
+   * sees the completion.
+   */
+  #claimCid(q: QueueState, sqe: Uint8Array): boolean {
+    const cid = cidOf(sqe);
+    const bit = 1 << (cid & 7);
+    if ((q.cids[cid >>> 3] & bit) !== 0) {
+      this.#respond(q, sqe, CID_CONFLICT, 0, 0);
+      q.cids[cid >>> 3] |= bit; // still the first command's
+      return false;
+    }
+    q.cids[cid >>> 3] |= bit;
+    return true;
+  }
+
+  /** A command's completion is about to go out: its CID is free again. */
+  #release(q: QueueState, cid: number): void {
+    q.cids[cid >>> 3] &= ~(1 << (cid & 7));
   }
 
   #queueEnded(q: QueueState): void {
@@ -599,8 +673,10 @@ export class Controller {
           `Cannot complete command ${cidOf(sqe)} on queue ${q.qid} of controller ${this.cntlid}`,
         );
       }
-      this.#respond(q, sqe, INTERNAL_ERROR, 0, 0);
-      counted = INTERNAL_ERROR;
+      // A status the transport chose (NVMe/TCP: TRANSIENT_TRANSPORT_ERROR for an H2CData data
+      // digest error) completes the command with it; anything else is an internal error.
+      counted = e instanceof NvmeStatusError ? encodeStatus(e.status) : INTERNAL_ERROR;
+      this.#respond(q, sqe, counted, 0, 0);
     } finally {
       if (q.qid !== 0 && counted !== NO_RESPONSE) this.#count(sqe, counted, t0);
       q.inflight--;
@@ -630,6 +706,7 @@ export class Controller {
    * (A transport that batches returns one promise per batch: one guard per batch, not per CQE.)
    */
   #send(q: QueueState, cid: number, status: number, dw0: number, dw1: number): Promise<void> {
+    this.#release(q, cid);
     const cqe = newCqe();
     cqe[0] = dw0;
     cqe[1] = dw0 >>> 8;
@@ -660,6 +737,8 @@ export class Controller {
 
   /** Sends a command's data and, unless the transport completed it, its completion. */
   async #reply(q: QueueState, cmd: CommandCapsule, data: Uint8Array, dw0 = 0): Promise<number> {
+    // The last data may carry the completion (SUCCESS flag).
+    if (dw0 === 0) this.#release(q, cidOf(cmd.sqe));
     const outcome = await q.qp.sendControllerData(cmd, 0, data, true);
     if (outcome === "success-sent") return NO_RESPONSE;
     if (dw0 !== 0) {
@@ -804,6 +883,8 @@ export class Controller {
   #reset(): void {
     this.#csts &= ~(CstsBits.RDY | CstsBits.CFS);
     this.#closeIoQueues();
+    // Pending Asynchronous Event Requests end with the reset: their CIDs are free.
+    for (const cid of this.#aerCids) if (this.#admin) this.#release(this.#admin, cid);
     this.#aerCids.length = 0;
     this.#events.length = 0;
     this.#masked = 0;
@@ -923,7 +1004,7 @@ export class Controller {
         identity: this.#init.identity,
         params: this.#init.association.params,
         mdts: this.#mdts,
-      }));
+      }), this.#ana);
     return typeof data === "number" ? data : await this.#reply(q, cmd, data);
   }
 
@@ -942,6 +1023,10 @@ export class Controller {
     } else if (lid === LogPageId.RESERVATION_NOTIFICATION) {
       page = this.#resv!.readLog();
       this.#unmask(RESERVATION_EVENT_MASK, command.rae);
+    } else if (lid === LogPageId.ASYMMETRIC_NAMESPACE_ACCESS) {
+      const lsp = (u32(sqe, SQE_CDW10) >>> GetLogPageBits.LSP_SHIFT) & GetLogPageBits.LSP_MASK;
+      page = anaLogPage(this.subsystem!, this.portid, (lsp & ANA_LSP_RGO) !== 0);
+      this.#unmask(AsyncEventConfig.ANA_CHANGE_NOTICES, command.rae);
     } else {
       page = this.#logs.read(command, sqe, this.subsystem!);
       if (typeof page === "number") return page;
@@ -1017,6 +1102,11 @@ export class Controller {
       return flushAllAllowed(this.#resvCtx!) ? this.#flushAllCommand() : RESERVATION_CONFLICT;
     }
     const ns = this.subsystem!.namespace(nsid);
+    // ANA (as Linux's nvmet_check_ana_state): no I/O where the namespace's group is not
+    // accessible on this port; SCT 3 without DNR sends the host to another path.
+    if (ns !== undefined && this.#ana![ns.anagrpid] > AnaState.NON_OPTIMIZED) {
+      return anaStatus(this.#ana![ns.anagrpid]);
+    }
     const gated = reservationGate(q.qp, cmd, opcode, ns, this.#resvCtx!);
     if (gated !== undefined) return gated;
     return nvmCommand(q.qp, cmd, opcode, ns, this.#nvm);

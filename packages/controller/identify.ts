@@ -7,6 +7,8 @@
  */
 
 import {
+  AnaCap,
+  AnaState,
   Cmic,
   CommandSetIdentifier,
   ControllerAttributes,
@@ -40,6 +42,7 @@ import {
 } from "@nvmf/proto";
 import type { AssociationParams } from "@nvmf/transport";
 import { u32 } from "./_bytes.ts";
+import { ANA_GROUP_MAX, ANA_TRANSITION_TIME } from "./ana.ts";
 import {
   ABORT_MAX,
   AEC_DISCOVERY_SUPPORTED,
@@ -133,7 +136,7 @@ export function identifyController(input: IdentifyControllerInput): Uint8Array {
     mn: sub.model,
     fr: sub.firmware,
     rab: RAB,
-    cmic: Cmic.MULTI_PORT | Cmic.MULTI_CONTROLLER,
+    cmic: Cmic.MULTI_PORT | Cmic.MULTI_CONTROLLER | Cmic.ANA,
     mdts: input.mdts,
     cntlid: input.cntlid,
     ver: sub.version,
@@ -157,6 +160,12 @@ export function identifyController(input: IdentifyControllerInput): Uint8Array {
     mnan: sub.maxNamespaces,
     oncs: Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.VERIFY |
       Oncs.RESERVATIONS,
+    // ANA as Linux's nvmet: every state reportable, ANAGRPID fixed while attached.
+    anatt: ANA_TRANSITION_TIME,
+    anacap: AnaCap.OPTIMIZED | AnaCap.NON_OPTIMIZED | AnaCap.INACCESSIBLE |
+      AnaCap.PERSISTENT_LOSS | AnaCap.CHANGE | AnaCap.GRPID_NOT_CHANGING,
+    anagrpmax: ANA_GROUP_MAX,
+    nanagrpid: ANA_GROUP_MAX,
     vwc: VWC_PRESENT,
     sgls,
     subnqn: sub.nqn,
@@ -176,12 +185,14 @@ export function identifyController(input: IdentifyControllerInput): Uint8Array {
  * @param sqe The Identify command.
  * @param subsystem The controller's subsystem; undefined for a discovery controller.
  * @param controller The controller's Identify Controller data.
+ * @param anaStates The ANA states of the controller's port, by group (default all optimized).
  * @returns 4096 bytes, or a CQE status.
  */
 export function identifyData(
   sqe: Uint8Array,
   subsystem: Subsystem | undefined,
   controller: () => Uint8Array,
+  anaStates?: Uint8Array,
 ): Uint8Array | number {
   const cns = u32(sqe, SQE_CDW10) & IdentifyBits.CNS_MASK;
   const csi = u32(sqe, SQE_CDW11) >>> IdentifyBits.CSI_SHIFT;
@@ -194,7 +205,9 @@ export function identifyData(
       if (nsid === 0 || nsid === NSID_BROADCAST || nsid > sub.maxNamespaces) return INVALID_NS;
       const ns = sub.namespace(nsid);
       // Base 5.17.2.1: an inactive NSID gets a zero-filled structure.
-      return ns === undefined ? new Uint8Array(IDENTIFY_DATA_SIZE) : identifyNamespace(ns);
+      return ns === undefined
+        ? new Uint8Array(IDENTIFY_DATA_SIZE)
+        : identifyNamespace(ns, anaStates?.[ns.anagrpid]);
     }
     case IdentifyCns.CS_ACTIVE_NAMESPACE_LIST:
       if (csi !== CommandSetIdentifier.NVM) return INVALID_FIELD;
@@ -229,9 +242,11 @@ export function identifyData(
 
 /**
  * The Identify Namespace data of a namespace, as Linux's nvmet fills it: one LBA format,
- * NSZE = NCAP = NUSE, shared (NMIC), write protected when read-only (NSATTR).
+ * NSZE = NCAP = NUSE (NUSE 0 through a path where its ANA group is inaccessible or in
+ * persistent loss), shared (NMIC), write protected when read-only (NSATTR), its ANAGRPID.
  *
  * @param ns The namespace.
+ * @param anaState The state of its ANA group on the path asked through (default optimized).
  * @returns 4096 bytes.
  * @example Usage
  * ```ts
@@ -248,12 +263,18 @@ export function identifyData(
  * await target.close();
  * ```
  */
-export function identifyNamespace(ns: Namespace): Uint8Array {
+export function identifyNamespace(
+  ns: Namespace,
+  anaState: number = AnaState.OPTIMIZED,
+): Uint8Array {
   const blocks = BigInt(ns.blocks);
+  // Linux's nvmet reports NUSE 0 through a path where the group is inaccessible or lost.
+  const reachable = anaState !== AnaState.INACCESSIBLE && anaState !== AnaState.PERSISTENT_LOSS;
   return encodeIdentifyNamespace({
     nsze: blocks,
     ncap: blocks,
-    nuse: blocks,
+    nuse: reachable ? blocks : 0n,
+    anagrpid: ns.anagrpid,
     nlbaf: 0,
     flbas: 0,
     nmic: NMIC_SHARED,

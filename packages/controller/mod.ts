@@ -100,6 +100,21 @@ export {
   ReservationState,
 } from "./reservation.ts";
 export {
+  ANA_DEFAULT_GROUP,
+  ANA_GROUP_MAX,
+  ANA_INACCESSIBLE,
+  ANA_PERSISTENT_LOSS,
+  ANA_TRANSITION,
+  ANA_TRANSITION_TIME,
+  AnaGroups,
+  type AnaStateName,
+  anaStateName,
+  anaStateValue,
+  anaStatus,
+  checkAnaGroup,
+  type SetAnaStateParams,
+} from "./ana.ts";
+export {
   applyConfig,
   ConfigError,
   type NamespaceConfig,
@@ -107,6 +122,7 @@ export {
   parseNvmetcliConfig,
   parseSize,
   parseTargetConfig,
+  type PortAnaConfig,
   type PortConfig,
   type SubsystemConfig,
   type TargetConfig,

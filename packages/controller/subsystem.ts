@@ -14,6 +14,7 @@
 import { DISCOVERY_NQN, NQN_MAX_LENGTH, NSID_BROADCAST, NvmeVersion, UUID_SIZE } from "@nvmf/proto";
 import { type DhchapHostKeys, type DhchapHostSettings, parseDhchapHostKeys } from "./_auth.ts";
 import { fromHex } from "./_bytes.ts";
+import { ANA_DEFAULT_GROUP, AnaGroups, checkAnaGroup } from "./ana.ts";
 import type { NamespaceBackend } from "./backend.ts";
 import { NamespaceMetrics } from "./metrics.ts";
 import { ReservationState } from "./reservation.ts";
@@ -32,6 +33,8 @@ export interface NamespaceOptions {
   uuid?: Uint8Array | string;
   /** Refuse writes; also true when the backend is read-only. */
   readOnly?: boolean;
+  /** ANA group ID, 1 to 128. Default 1 (as Linux's nvmet). */
+  anagrpid?: number;
 }
 
 /** I/O counters of a namespace, for the SMART / Health log. */
@@ -75,6 +78,8 @@ export class Namespace {
   readonly uuid: Uint8Array;
   /** Whether writes are refused (reported as write protected). */
   readonly readOnly: boolean;
+  /** ANA group ID. */
+  readonly anagrpid: number;
   /** Logical block size in bytes. */
   readonly blockSize: number;
   /** Log2 of the block size (LBADS). */
@@ -124,6 +129,7 @@ export class Namespace {
     this.nguid = parseIdentifier(options.nguid, 16, "nguid") ?? new Uint8Array(16);
     this.eui64 = parseIdentifier(options.eui64, 8, "eui64") ?? new Uint8Array(8);
     this.uuid = parseIdentifier(options.uuid, UUID_SIZE, "uuid") ?? randomUuid();
+    this.anagrpid = checkAnaGroup(options.anagrpid ?? ANA_DEFAULT_GROUP);
   }
 }
 
@@ -298,6 +304,8 @@ export class Subsystem {
   readonly version: number;
   /** Metrics of I/O commands that named no active namespace (each fails Invalid Namespace). */
   readonly metrics: NamespaceMetrics = new NamespaceMetrics();
+  /** ANA groups: each group's state on each port. */
+  readonly ana: AnaGroups = new AnaGroups();
   readonly #listener: SubsystemListener | undefined;
   readonly #maxNamespaces: number;
   readonly #namespaces = new Map<number, Namespace>();

@@ -44,6 +44,7 @@ import {
   type ConnectRejection,
 } from "./_connect.ts";
 import { discoveryLog } from "./_discovery_log.ts";
+import { anaStateValue, checkAnaGroup, type SetAnaStateParams } from "./ana.ts";
 import { genericStatus, SUCCESS } from "./_status.ts";
 import { Controller, type ControllerHooks } from "./controller.ts";
 import { listensOn, portSettings, type TransportOptions } from "./_live.ts";
@@ -159,6 +160,8 @@ export interface TargetEvents {
   "connect-rejected": ConnectRejectedEvent;
   /** An error worth logging. */
   "error": TargetErrorEvent;
+  /** Something a host did that is accepted but worth logging once, e.g. a changing HOSTID. */
+  "notice": { message: string };
 }
 
 const DEFAULTS = {
@@ -233,6 +236,8 @@ export class Target {
   readonly #transports = new Map<string, TransportInfo>();
   #adminQpairs = 0;
   #ioQpairs = 0;
+  /** Controllers whose I/O queue Connect came with another HOSTID (noticed once each). */
+  readonly #hostidNoticed = new WeakSet<Controller>();
   #genctr = 0n;
   /**
    * Named block devices (SPDK's bdevs) that namespaces can be made from; one in use by a
@@ -669,6 +674,61 @@ export class Target {
   }
 
   /**
+   * Sets the ANA state of a subsystem's groups on a port, as SPDK's
+   * `nvmf_subsystem_listener_set_ana_state`: one group, or every group of the subsystem. Each
+   * controller of the subsystem on that port whose state changed gets an ANA change event
+   * (when it enabled them), and its I/O to the groups' namespaces is served or failed with a
+   * path status from now on.
+   *
+   * @param params The subsystem, the port's address, the state and the group.
+   * @throws {RangeError} When the subsystem, the port, the group or the state is unknown.
+   * @example Usage
+   * ```ts
+   * import { RamBackend, Target } from "@nvmf/controller";
+   * import "@nvmf/transport-loopback";
+   * import assert from "node:assert/strict";
+   * const target = new Target();
+   * const nqn = "nqn.2026-01.dev.nvmf:ana-doc";
+   * const sub = target.addSubsystem({
+   *   nqn,
+   *   namespaces: [{ backend: new RamBackend({ size: 1 << 20 }) }],
+   * });
+   * const port = await target.listen("loopback", { traddr: "ana-doc" });
+   * target.setAnaState({ nqn, address: { traddr: "ana-doc" }, state: "inaccessible" });
+   * assert.equal(sub.ana.states(port.portid)[1], 3);
+   * await target.close();
+   * ```
+   */
+  setAnaState(params: SetAnaStateParams): void {
+    const { nqn, address } = params;
+    const sub = this.#subsystems.get(nqn);
+    if (sub === undefined) throw new RangeError(`Cannot set the ANA state: no subsystem ${nqn}`);
+    const state = anaStateValue(params.state);
+    const ports = [...this.#ports.values()].filter((p) =>
+      !p.closing && p.port.exposes(nqn) && p.port.address.traddr === address.traddr &&
+      (address.trsvcid === undefined || p.port.address.trsvcid === address.trsvcid)
+    );
+    if (ports.length === 0) {
+      throw new RangeError(
+        `Cannot set the ANA state: no port at ${address.traddr}${
+          address.trsvcid === undefined ? "" : `:${address.trsvcid}`
+        } serves ${nqn}`,
+      );
+    }
+    const groups = params.anagrpid === undefined
+      ? sub.ana.groups(sub.namespaces.map((ns) => ns.anagrpid))
+      : [checkAnaGroup(params.anagrpid)];
+    for (const { port } of ports) {
+      let changed = false;
+      for (const grpid of groups) changed = sub.ana.set(port.portid, grpid, state) || changed;
+      if (!changed) continue;
+      for (const ctrl of this.#controllers.get(nqn)?.values() ?? []) {
+        if (ctrl.portid === port.portid) ctrl.anaChanged();
+      }
+    }
+  }
+
+  /**
    * Subscribes to an event.
    *
    * @param event The event name.
@@ -788,6 +848,7 @@ export class Target {
       for (const ctrl of map.values()) if (ctrl.portid === portid) doomed.push(ctrl);
     }
     await Promise.all(doomed.map((c) => c.destroy("port closed")));
+    for (const sub of this.#subsystems.values()) sub.ana.forgetPort(portid);
     this.#ports.delete(portid);
     if (this.#closing === undefined) this.#configChanged();
   }
@@ -1000,6 +1061,13 @@ export class Target {
       return;
     }
     state.pending.delete(qp);
+    if (admission.hostidDiffers && !this.#hostidNoticed.has(admission.controller)) {
+      this.#hostidNoticed.add(admission.controller);
+      this.#emit("notice", {
+        message:
+          `I/O queue ${qid} of controller ${admission.cntlid} (${admission.controller.hostnqn}) connected with another HOSTID than its admin queue: accepted, as Linux does`,
+      });
+    }
     qp.setConnected({ qid, qsize: admission.qsize, sqFlowControl: admission.sqFlowControl });
     admission.controller.attachIo(qp, qid);
     this.#ioQpairs++;
@@ -1043,6 +1111,13 @@ export class Target {
   #discoveryLog(ctrl: Controller): Uint8Array {
     const ports = [...this.#ports.values()].map((p) => p.port);
     const own = this.#ports.get(ctrl.portid)?.port;
-    return discoveryLog(this.#genctr, own, ports, this.#subsystems.values(), ctrl.hostnqn);
+    return discoveryLog(
+      this.#genctr,
+      own,
+      ports,
+      this.#subsystems.values(),
+      ctrl.hostnqn,
+      ctrl.localAddress,
+    );
   }
 }

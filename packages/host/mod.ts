@@ -11,6 +11,8 @@
  * - `HostController.namespace()` gives a {@linkcode Namespace} (namespace.ts): read, write,
  *   compare, flush, write zeroes, deallocate and verify by LBA, split at MDTS and spread over the
  *   I/O queues.
+ * - {@linkcode connectMultipath} (multipath.ts) uses several paths of one subsystem as one, by
+ *   their ANA states, failing over as Linux's native multipath.
  * - {@linkcode discover} reads a discovery controller's log page; {@linkcode connectEntry}
  *   connects to one of its entries (discovery.ts).
  * - `HostController.handoff()` and {@linkcode adopt} hand an association to a new owner and
@@ -78,6 +80,15 @@ export {
   resolveHostIdentity,
 } from "./identity.ts";
 export { type BlockRange, type IoOptions, Namespace } from "./namespace.ts";
+export {
+  connectMultipath,
+  MultipathNamespace,
+  type MultipathOptions,
+  MultipathPath,
+  MultipathSubsystem,
+  type PathAnaState,
+  type PathDescription,
+} from "./multipath.ts";
 export { type ConnectOptions, HOST_DEFAULTS } from "./options.ts";
 export type {
   ReservationAcquireOptions,

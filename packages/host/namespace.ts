@@ -14,13 +14,16 @@ import {
   DSM_RANGE_SIZE,
   DsmAttributes,
   DsmRangeOffset,
+  GenericStatus,
   type IdentifyNamespace,
   MediaStatus,
   NvmeStatusError,
   NvmOpcode,
+  Oncs,
   type ReservationStatus,
   RwControl,
   StatusCodeType,
+  statusOf,
 } from "@nvmf/proto";
 import type { DataDirection } from "@nvmf/transport";
 import { Command } from "./_queue.ts";
@@ -174,6 +177,8 @@ export class Namespace {
   readonly maxBlocksPerCommand: number;
   readonly #timeout: number;
   readonly #io: IoPath;
+  /** ONCS of the controller: the optional commands it supports. */
+  readonly #oncs: number;
 
   static {
     make = (controller, nsid, info, io) => new Namespace(controller, nsid, info, io);
@@ -194,6 +199,23 @@ export class Namespace {
     this.maxBlocksPerCommand = Math.max(1, Math.min(NLB_MAX, mdtsBlocks));
     this.#io = io;
     this.#timeout = io.timeoutMs;
+    this.#oncs = controller.cdata.oncs;
+  }
+
+  /**
+   * Optional commands are checked against ONCS before anything is sent: one the controller
+   * does not support fails with the INVALID_COMMAND_OPCODE it would answer, and says so.
+   */
+  #supported(bit: number, name: string, what: string): void {
+    if ((this.#oncs & bit) !== 0) return;
+    throw new NvmeStatusError(
+      statusOf(StatusCodeType.GENERIC, GenericStatus.INVALID_COMMAND_OPCODE, true),
+      {
+        message: `Cannot ${what}: the controller does not support ${name} (ONCS bit ${
+          Math.log2(bit)
+        } is clear)`,
+      },
+    );
   }
 
   /** Capacity in bytes. */
@@ -356,6 +378,7 @@ export class Namespace {
   async compare(lba: number | bigint, data: Uint8Array): Promise<boolean> {
     const start = toLba(lba, "compare");
     this.#check("compare", start, this.#blocksOf("compare", data));
+    this.#supported(Oncs.COMPARE, "Compare", "compare");
     try {
       await this.#transfer(NvmOpcode.COMPARE, start, data, "host-to-controller", 0);
       return true;
@@ -400,6 +423,7 @@ export class Namespace {
   ): Promise<void> {
     const start = toLba(lba, "write zeroes");
     this.#check("write zeroes to", start, blocks);
+    this.#supported(Oncs.WRITE_ZEROES, "Write Zeroes", "write zeroes");
     await this.#noData(
       NvmOpcode.WRITE_ZEROES,
       start,
@@ -418,6 +442,7 @@ export class Namespace {
   async verify(lba: number | bigint, blocks: number): Promise<void> {
     const start = toLba(lba, "verify");
     this.#check("verify", start, blocks);
+    this.#supported(Oncs.VERIFY, "Verify", "verify");
     await this.#noData(NvmOpcode.VERIFY, start, blocks, 0);
   }
 
@@ -433,6 +458,7 @@ export class Namespace {
       ? ranges
       : [{ lba: ranges, blocks: blocks ?? 0 }];
     if (list.length === 0) return;
+    this.#supported(Oncs.DATASET_MANAGEMENT, "Dataset Management", "deallocate");
     const parts: Promise<Uint8Array>[] = [];
     for (let first = 0; first < list.length; first += DSM_MAX_RANGES) {
       const chunk = list.slice(first, first + DSM_MAX_RANGES);

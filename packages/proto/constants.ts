@@ -854,6 +854,31 @@ export const Cmic = {
   ANA: 1 << 3,
 } as const;
 
+/** ANA states (Base 8.1.3, Figure 233 ANA State): a path's access to an ANA group. */
+export const AnaState = {
+  OPTIMIZED: 0x01,
+  NON_OPTIMIZED: 0x02,
+  INACCESSIBLE: 0x03,
+  PERSISTENT_LOSS: 0x04,
+  CHANGE: 0x0f,
+} as const;
+
+/** ANACAP bits of Identify Controller, ANA capabilities (Base Figure 275, byte 343). */
+export const AnaCap = {
+  OPTIMIZED: 1 << 0,
+  NON_OPTIMIZED: 1 << 1,
+  INACCESSIBLE: 1 << 2,
+  PERSISTENT_LOSS: 1 << 3,
+  CHANGE: 1 << 4,
+  /** ANAGRPID does not change while the namespace is attached. */
+  GRPID_NOT_CHANGING: 1 << 6,
+  /** A non-zero ANAGRPID is accepted in Namespace Management. */
+  GRPID_MGMT: 1 << 7,
+} as const;
+
+/** Get Log Page LSP bit 0 of the ANA log page (LID 0Ch): RGO, return groups only. */
+export const ANA_LSP_RGO = 1;
+
 /** LPA bits of Identify Controller, log page attributes (Base Figure 275, byte 261). */
 export const LogPageAttributes = {
   SMART_PER_NAMESPACE: 1 << 0,

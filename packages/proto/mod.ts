@@ -46,6 +46,7 @@ export * from "./auth.ts";
 export * from "./identify.ts";
 export * from "./discovery.ts";
 export * from "./log_pages.ts";
+export * from "./ana_log.ts";
 export * from "./nqn.ts";
 export * from "./reservations.ts";
 export * from "./tcp_pdu.ts";

@@ -200,6 +200,11 @@ class LoopbackQueuePair extends BaseQueuePair {
     return this.#transport;
   }
 
+  /** The listener's name, on both ends. See `QueuePair.localAddress`. */
+  get localAddress(): TransportAddress {
+    return { traddr: this.#link.traddr };
+  }
+
   /** Ends this end for a new owner, synchronously; see `QueuePair.detach()`. */
   detachNow(): LoopbackHandoff {
     if (this.done) throw this._doneError("detach");

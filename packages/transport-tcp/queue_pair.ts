@@ -17,6 +17,7 @@
 
 import { setImmediate } from "node:timers";
 import {
+  AddressFamily,
   CAPSULE_CMD_SQE,
   CAPSULE_RESP_CQE,
   CH_FLAGS,
@@ -72,6 +73,7 @@ import {
   QueuePairClosedError,
   type QueuePairHandoff,
   type SendOutcome,
+  type TransportAddress,
   TransportError,
 } from "@nvmf/transport";
 import {
@@ -342,6 +344,21 @@ export class TcpQueuePair extends BaseQueuePair {
   /** The connection's peer address. */
   get remote(): string {
     return this.#stream.remote;
+  }
+
+  /**
+   * This end's IP address and port (an IPv4-mapped IPv6 address is given as IPv4). See
+   * `QueuePair.localAddress`.
+   */
+  get localAddress(): TransportAddress {
+    const { hostname, port } = this.#stream.local;
+    const v4 = hostname.startsWith("::ffff:") && hostname.includes(".");
+    const traddr = v4 ? hostname.slice(7) : hostname;
+    return {
+      traddr,
+      trsvcid: String(port),
+      adrfam: traddr.includes(":") ? AddressFamily.IPV6 : AddressFamily.IPV4,
+    };
   }
 
   /** The negotiated NVMe/TCP values, named as FreeBSD's qpair handoff list names them. */

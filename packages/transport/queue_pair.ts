@@ -21,6 +21,7 @@ import type { Association } from "./association.ts";
 import type { Capsule, CommandCapsule } from "./capsule.ts";
 import { QueuePairClosedError, TransportError } from "./errors.ts";
 import type { QueuePairHandoff } from "./handoff.ts";
+import type { TransportAddress } from "./transport.ts";
 
 /**
  * What `sendControllerData` did, as the kernel's `nvmf_send_controller_data` reports it:
@@ -78,6 +79,13 @@ export interface QueuePair {
   readonly closed: Promise<TransportError | undefined>;
   /** True once the queue pair is closed or failed (when `closed` has settled or is about to). */
   readonly done: boolean;
+  /**
+   * Optional: this end's address of the connection — on a controller, the address the host
+   * reached, which a listener bound to a wildcard (`0.0.0.0`, `::`) cannot tell (Linux's
+   * `nvmet_tcp_disc_port_addr` reads it to fill the discovery log). NVMe/TCP: the socket's
+   * local IP and port; loopback: the listener's name. Undefined when the transport cannot say.
+   */
+  readonly localAddress?: TransportAddress;
 
   /**
    * Sends a capsule: a command (host) or a response (controller). A host's command data is

@@ -77,6 +77,10 @@ export function prepareCommandSgl(
 /**
  * Controller side: checks a received command's SGL against the in-capsule data that came
  * with it, as FreeBSD's `tcp_validate_command_capsule`, and returns a generic status code.
+ * A command that moves no data (SGL length 0 and no in-capsule data) passes whatever its
+ * descriptor says, as Linux's `nvmet_tcp_map_data` and SPDK ignore the SGL then: some hosts
+ * send Property Get/Set and Keep Alive with an all-zero descriptor. A non-zero length with a
+ * bad descriptor stays an error.
  *
  * @param sqe The received 64-byte SQE.
  * @param inCapsuleLength Bytes of in-capsule data that arrived with the command.
@@ -91,11 +95,14 @@ export function prepareCommandSgl(
  * prepareCommandSgl(sqe, 512, "host-to-controller", 8192);
  * assert.equal(validateCommandSgl(sqe, 512), GenericStatus.SUCCESS);
  * assert.equal(validateCommandSgl(sqe, 256), GenericStatus.DATA_SGL_LENGTH_INVALID);
+ * // No data, all-zero descriptor: accepted.
+ * assert.equal(validateCommandSgl(new Uint8Array(64), 0), GenericStatus.SUCCESS);
  * ```
  */
 export function validateCommandSgl(sqe: Uint8Array, inCapsuleLength: number): number {
   const id = sqe[SQE_DPTR + SGL_IDENTIFIER];
   const length = u32(sqe, SQE_DPTR + SGL_LENGTH);
+  if (length === 0 && inCapsuleLength === 0) return GenericStatus.SUCCESS; // no data: no SGL
   if (id === SGL_ID_IN_CAPSULE) {
     if (length !== inCapsuleLength) return GenericStatus.DATA_SGL_LENGTH_INVALID;
   } else if (id === SGL_ID_TRANSPORT) {

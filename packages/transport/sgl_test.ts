@@ -53,3 +53,16 @@ test("validateCommandSgl() follows FreeBSD's checks in order", () => {
   sqe[SQE_DPTR + SGL_IDENTIFIER] = 0x00; // Data Block, Address subtype
   assert.equal(validateCommandSgl(sqe, 0), GenericStatus.SGL_DESCRIPTOR_TYPE_INVALID);
 });
+
+test("validateCommandSgl() ignores the descriptor of a command that moves no data", () => {
+  const zero = new Uint8Array(64);
+  assert.equal(validateCommandSgl(zero, 0), GenericStatus.SUCCESS);
+  zero[SQE_DPTR + SGL_IDENTIFIER] = 0x40; // keyed data block, length 0
+  zero[SQE_DPTR] = 8; // and an address: nothing is moved, so nothing is read there
+  assert.equal(validateCommandSgl(zero, 0), GenericStatus.SUCCESS);
+  // Data arrived without a length: still an error.
+  assert.equal(validateCommandSgl(zero, 16), GenericStatus.SGL_DESCRIPTOR_TYPE_INVALID);
+  // A length with a bad descriptor: still an error.
+  zero[SQE_DPTR + 8] = 1;
+  assert.equal(validateCommandSgl(zero, 0), GenericStatus.SGL_DESCRIPTOR_TYPE_INVALID);
+});
