@@ -84,7 +84,8 @@ test("a command that outlives its timeout is aborted and fails with CommandTimeo
     writeZeroes: (o, l) => ram.writeZeroes(o, l),
     deallocate: (o, l) => ram.deallocate(o, l),
   };
-  const s = await setup({ backend, connect: { commandTimeout: 20, kato: 0 } });
+  // A stuck command escalates to a reset and reconnect: keep the reconnect prompt.
+  const s = await setup({ backend, connect: { commandTimeout: 20, kato: 0, reconnectDelay: 5 } });
   try {
     const ns = await s.ctrl.namespace(1);
     await assert.rejects(
