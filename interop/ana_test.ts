@@ -1,13 +1,14 @@
-// ANA multipath judged by the Linux 6.1 kernel host: it connects to two ports of our target
-// (started here, in this process, so the test flips ANA states with Target.setAnaState), forms
-// one subsystem with two paths (`nvme list-subsys`), and a fio verify job runs while the test
-// flips one port at a time between optimized and inaccessible: zero I/O errors, no nvme errors
-// in dmesg. Run with `deno test -A interop/ana_test.ts`; needs ../shared/interop/setup.sh.
+// ANA multipath judged by the Linux kernel host (6.1, or the build INTEROP_BUILD names): our
+// daemon (packages/cli/target.ts --rpc PATH) is configured over its JSON-RPC socket as SPDK's
+// rpc.py does it, with two listeners; the kernel connects to both, forms one subsystem with two
+// paths (`nvme list-subsys`), and a fio verify job runs while the test flips one listener at a
+// time between optimized and inaccessible with `nvmf_subsystem_listener_set_ana_state` calls:
+// zero I/O errors, no nvme errors in dmesg. Run with `deno test -A interop/ana_test.ts`; needs
+// ../shared/interop/setup.sh.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RamBackend, Target } from "@nvmf/controller";
-import "@nvmf/transport-tcp";
 import { freePort, nvmeErrors, runKernelHost } from "./_kernel.ts";
+import { rpcOk, startRpcDaemon } from "./_rpc.ts";
 
 const NQN = "nqn.2026-01.test:nvmf-ana";
 /** Seconds fio runs (the flips happen meanwhile). */
@@ -44,72 +45,111 @@ echo "### ana workload PASSED"
 `;
 }
 
-test("Linux host: two paths, one subsystem; fio verify through ANA flips of one port at a time", async () => {
-  const target = new Target();
-  const sub = target.addSubsystem({
-    nqn: NQN,
-    namespaces: [{
-      backend: new RamBackend({ size: 128 << 20, blockSize: 512 }),
-      nguid: "6e766d66-616e-6100-0000-000000000001",
-    }],
-  });
+type AnaState = "optimized" | "non_optimized" | "inaccessible";
+
+test("Linux host: two paths, one subsystem; fio verify through ANA flips over JSON-RPC, one port at a time", async () => {
+  const daemon = await startRpcDaemon();
+  const socket = daemon.socket;
   const [p1, p2] = [await freePort(), await freePort()];
-  const a = await target.listen("tcp", { traddr: "127.0.0.1", trsvcid: String(p1) });
-  const b = await target.listen("tcp", { traddr: "127.0.0.1", trsvcid: String(p2) });
-  // Path b starts non-optimized, so that list-subsys shows two states.
-  target.setAnaState({ nqn: NQN, address: b.address, state: "non_optimized" });
-  const errors: string[] = [];
-  target.on("error", (e) => errors.push(`${e.message}: ${(e.error as Error)?.message}`));
+  // As SPDK's rpc.py sends them: nvmf_subsystem_listener_set_ana_state -n NQN -t tcp
+  // -a 127.0.0.1 -f ipv4 -s PORT STATE.
+  const setAna = (port: number, state: AnaState) =>
+    rpcOk(socket, "nvmf_subsystem_listener_set_ana_state", {
+      nqn: NQN,
+      listen_address: { trtype: "tcp", traddr: "127.0.0.1", adrfam: "ipv4", trsvcid: String(port) },
+      ana_state: state,
+    });
+  const completedIo = async () => {
+    const s = await rpcOk(socket, "nvmf_get_stats") as {
+      poll_groups: { completed_nvme_io: number }[];
+    };
+    return s.poll_groups[0].completed_nvme_io;
+  };
   const file = await Deno.makeTempFile({ suffix: ".sh" });
-  await Deno.writeTextFile(file, workload(p2));
   const flips: string[] = [];
   let done = false;
   try {
+    await rpcOk(socket, "nvmf_create_transport", { trtype: "TCP" });
+    await rpcOk(socket, "bdev_malloc_create", {
+      name: "Malloc0",
+      num_blocks: (128 << 20) / 512,
+      block_size: 512,
+    });
+    await rpcOk(socket, "nvmf_create_subsystem", {
+      nqn: NQN,
+      allow_any_host: true,
+      serial_number: "NVMFANA0000000000001",
+    });
+    await rpcOk(socket, "nvmf_subsystem_add_ns", {
+      nqn: NQN,
+      namespace: { bdev_name: "Malloc0", nguid: "6E766D66616E61000000000000000001" },
+    });
+    for (const port of [p1, p2]) {
+      await rpcOk(socket, "nvmf_subsystem_add_listener", {
+        nqn: NQN,
+        listen_address: { trtype: "tcp", traddr: "127.0.0.1", adrfam: "ipv4", trsvcid: `${port}` },
+      });
+    }
+    // Path 2 starts non-optimized, so that list-subsys shows two states.
+    await setAna(p2, "non_optimized");
+    const listeners = await rpcOk(socket, "nvmf_subsystem_get_listeners", { nqn: NQN }) as {
+      address: { trsvcid: string };
+      ana_state: string;
+    }[];
+    assert.deepEqual(listeners.map((l) => [l.address.trsvcid, l.ana_state]), [
+      [String(p1), "optimized"],
+      [String(p2), "non_optimized"],
+    ]);
+    await Deno.writeTextFile(file, workload(p2));
     const host = runKernelHost(p1, NQN, file, [
       "--fio",
       "--connect-opts",
       "--ctrl-loss-tmo=10 --reconnect-delay=2",
     ]).finally(() => done = true);
-    // Both paths have an I/O controller once the second connect is through.
-    const connected = () =>
-      new Set(target.controllers.filter((c) => c.subnqn === NQN).map((c) => c.portid)).size === 2;
-    const deadline = Date.now() + 400_000;
-    while (!connected() && !done && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    // fio starts a few seconds after list-subsys; then flip one port at a time, never both.
+    // Both paths have an I/O queue once the second connect is through.
+    const connected = async () => {
+      const qpairs = await rpcOk(socket, "nvmf_subsystem_get_qpairs", { nqn: NQN }) as {
+        qid: number;
+        listen_address?: { trsvcid: string };
+      }[];
+      return new Set(qpairs.filter((q) => q.qid > 0).map((q) => q.listen_address?.trsvcid))
+        .size === 2;
+    };
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const deadline = Date.now() + 400_000;
+    while (!done && Date.now() < deadline && !await connected()) await pause(200);
+    // fio starts a few seconds after list-subsys; then flip one port at a time, never both.
     await pause(10_000);
-    const steps: [typeof a, "optimized" | "inaccessible" | "non_optimized"][] = [
-      [a, "inaccessible"],
-      [a, "optimized"],
-      [b, "inaccessible"],
-      [b, "optimized"],
-      [a, "inaccessible"],
-      [a, "optimized"],
-      [b, "inaccessible"],
-      [b, "non_optimized"],
+    const steps: [number, AnaState][] = [
+      [p1, "inaccessible"],
+      [p1, "optimized"],
+      [p2, "inaccessible"],
+      [p2, "optimized"],
+      [p1, "inaccessible"],
+      [p1, "optimized"],
+      [p2, "inaccessible"],
+      [p2, "non_optimized"],
     ];
-    // Writes served while a port is inaccessible went through the other path.
+    // I/O served while a port is inaccessible went through the other path.
     const stalled: string[] = [];
     for (const [port, state] of steps) {
       if (done) break;
-      target.setAnaState({ nqn: NQN, address: port.address, state });
-      flips.push(`${port.address.trsvcid}=${state}`);
-      const writes = sub.namespaces[0].stats.writeCommands;
+      assert.equal(await setAna(port, state), true);
+      flips.push(`${port}=${state}`);
+      const before = await completedIo();
       await pause(4_000);
-      if (state === "inaccessible" && !done && sub.namespaces[0].stats.writeCommands === writes) {
+      if (state === "inaccessible" && !done && await completedIo() === before) {
         stalled.push(flips.at(-1)!);
       }
     }
     const r = await host;
     const out = r.stdout;
-    console.log(`flips during fio: ${flips.join(", ")}`);
+    console.log(`flips during fio (JSON-RPC): ${flips.join(", ")}`);
     const fio = out.slice(out.indexOf("### fio start"), out.indexOf("### fio verify PASSED"));
     console.log(fio.split("\n").filter((l) => /^\s*(read|write):|err=/.test(l)).join("\n"));
     assert.equal(r.code, 0, `the workload failed:\n${out.slice(-4000)}\n${r.stderr.slice(-3000)}`);
     assert.ok(flips.length >= 6, `only ${flips.length} flips happened during fio: ${flips}`);
-    assert.deepEqual(stalled, [], "writes went on through the other path");
+    assert.deepEqual(stalled, [], "I/O went on through the other path");
     // The kernel saw each path inaccessible at some point (sysfs ana_state, sampled each second).
     const samples = out.split("\n").filter((l) => l.startsWith("ana-sample"));
     assert.ok(samples.some((l) => /^ana-sample inaccessible /.test(l)), samples.join("\n"));
@@ -127,10 +167,13 @@ test("Linux host: two paths, one subsystem; fio verify through ANA flips of one 
     assert.doesNotMatch(out, /verify: bad|err=\s*[1-9]|I\/O error/);
     assert.deepEqual(nvmeErrors(r.stderr), []);
     assert.doesNotMatch(r.stderr, /I\/O error|blk_update_request|Buffer I\/O/);
-    assert.deepEqual(errors, []);
   } finally {
     done = true;
-    await target.close();
+    const code = await daemon.stop();
     await Deno.remove(file).catch(() => {});
+    // The daemon logged no target error (they go to its stderr) and exited cleanly.
+    const errors = daemon.stderr().split("\n").filter((l) => /target:|error/i.test(l));
+    assert.deepEqual(errors, [], daemon.stderr());
+    assert.equal(code, 0, `the daemon should exit cleanly:\n${daemon.stdout().slice(-3000)}`);
   }
 });

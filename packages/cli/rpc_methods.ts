@@ -9,8 +9,9 @@
  * one poll group; `nvmf_create_transport` applies `in_capsule_data_size`, `max_queue_depth`,
  * `max_io_size` and `max_io_qpairs_per_ctrlr` (or `max_qpairs_per_ctrlr`, which counts the
  * admin queue) and ignores the rest, logging their names; ANA reporting is always on (the
- * listener's state changes with `nvmf_subsystem_listener_set_ana_state`); TLS PSKs and
- * DH-HMAC-CHAP keys of `nvmf_subsystem_add_host` are refused; a bdev in use cannot be deleted.
+ * listener's state changes with `nvmf_subsystem_listener_set_ana_state`); TLS PSKs of
+ * `nvmf_subsystem_add_host` are refused, its DH-HMAC-CHAP keys name keys of the file keyring
+ * (`keyring_file_add_key`, see `./rpc_keyring.ts`); a bdev in use cannot be deleted.
  *
  * @example Usage
  * ```ts
@@ -38,6 +39,7 @@ import {
   type TransportAddress,
   type TransportOptions,
 } from "@nvmf/controller";
+import { keyringOf } from "./rpc_keyring.ts";
 import { handleRequest, RpcError, RpcErrorCode, type RpcMethod } from "./rpc_server.ts";
 
 /** What the methods log: a level, an event name and its fields (never a secret). */
@@ -89,6 +91,17 @@ async function call<T>(fn: () => T | Promise<T>): Promise<T> {
 const tgtName = z.literal("nvmf_tgt").optional();
 const nqn = z.string().min(1).max(223);
 const u32 = z.number().int().min(0).max(0xffffffff);
+const keyName = z.string().min(1).max(255);
+
+function hostKeyNames(key: string | undefined, ctrlrKey: string | undefined) {
+  if (key === undefined) {
+    if (ctrlrKey !== undefined) {
+      throw invalid("Invalid parameters: dhchap_ctrlr_key needs dhchap_key");
+    }
+    return undefined;
+  }
+  return { key, ctrlrKey };
+}
 
 const listenAddress = z.object({
   trtype: z.string(),
@@ -555,25 +568,70 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
           host: nqn,
           tgt_name: tgtName,
           psk: z.unknown().optional(),
-          dhchap_key: z.unknown().optional(),
-          dhchap_ctrlr_key: z.unknown().optional(),
+          dhchap_key: keyName.optional(),
+          dhchap_ctrlr_key: keyName.optional(),
         }).strict(),
         params,
       );
-      for (const secret of ["psk", "dhchap_key", "dhchap_ctrlr_key"] as const) {
-        if (p[secret] !== undefined) {
-          throw invalid(`Invalid parameters: ${secret} is not supported by this target`);
-        }
+      if (p.psk !== undefined) {
+        throw invalid("Invalid parameters: psk is not supported by this target");
       }
       const sub = subsystemOf(target, p.nqn);
+      const names = hostKeyNames(p.dhchap_key, p.dhchap_ctrlr_key);
+      if (names !== undefined) {
+        // The keys first: a key refused leaves the host as it was.
+        await call(() => keyringOf(target).setHostKeys(p.nqn, p.host, names));
+      }
       await call(() => sub.allowHost(p.host));
+      return true;
+    },
+    nvmf_subsystem_set_keys: async (params) => {
+      const p = parse(
+        z.object({
+          nqn,
+          host: nqn,
+          tgt_name: tgtName,
+          dhchap_key: keyName.optional(),
+          dhchap_ctrlr_key: keyName.optional(),
+        }).strict(),
+        params,
+      );
+      const sub = subsystemOf(target, p.nqn);
+      if (!sub.allowedHosts.includes(p.host)) {
+        throw invalid(`Unable to find host ${p.host} of subsystem ${p.nqn}`);
+      }
+      const names = hostKeyNames(p.dhchap_key, p.dhchap_ctrlr_key);
+      await call(() => keyringOf(target).setHostKeys(p.nqn, p.host, names));
       return true;
     },
     nvmf_subsystem_remove_host: async (params) => {
       const p = parse(z.object({ nqn, host: nqn, tgt_name: tgtName }).strict(), params);
       subsystemOf(target, p.nqn);
       await call(() => target.removeHost(p.nqn, p.host));
+      await keyringOf(target).setHostKeys(p.nqn, p.host, undefined);
       return true;
+    },
+    keyring_file_add_key: async (params) => {
+      const p = parse(z.object({ name: keyName, path: z.string().min(1) }).strict(), params);
+      await call(() => keyringOf(target).add(p.name, p.path));
+      return true;
+    },
+    keyring_file_remove_key: async (params) => {
+      const p = parse(z.object({ name: keyName }).strict(), params);
+      await call(() => keyringOf(target).remove(p.name));
+      return true;
+    },
+    keyring_get_keys: (params) => {
+      parse(z.object({}).strict(), params);
+      const keyring = keyringOf(target);
+      return keyring.list().map((k) => ({
+        name: k.name,
+        removed: false,
+        probed: false,
+        refcnt: 1 + keyring.users(k.name),
+        module: "keyring_file",
+        path: k.path,
+      }));
     },
     nvmf_subsystem_allow_any_host: (params) => {
       const p = parse(
@@ -689,8 +747,8 @@ export interface SpdkConfig {
 }
 
 /**
- * The configuration as SPDK's `save_config` writes it: the calls that rebuild bdevs
- * (`bdev` subsystem), transports, subsystems, namespaces, hosts and listeners (`nvmf`).
+ * The configuration as SPDK's `save_config` writes it: the calls that rebuild the file
+ * keyring (`keyring` subsystem: names and paths, never a secret), bdevs (`bdev` subsystem), transports, subsystems, namespaces, hosts and listeners (`nvmf`).
  * RAM bdevs come back empty, as SPDK's do.
  *
  * @param target The target.
@@ -752,7 +810,11 @@ export function saveConfig(target: Target): SpdkConfig {
       },
     });
     for (const host of sub.allowedHosts) {
-      nvmf.push({ method: "nvmf_subsystem_add_host", params: { nqn: sub.nqn, host } });
+      const keys = keyringOf(target).hostKeys(sub.nqn, host);
+      const params: Record<string, unknown> = { nqn: sub.nqn, host };
+      if (keys !== undefined) params.dhchap_key = keys.key;
+      if (keys?.ctrlrKey !== undefined) params.dhchap_ctrlr_key = keys.ctrlrKey;
+      nvmf.push({ method: "nvmf_subsystem_add_host", params });
     }
     for (const ns of sub.namespaces) {
       const b = target.bdevs.byBackend(ns.backend);
@@ -768,7 +830,17 @@ export function saveConfig(target: Target): SpdkConfig {
     }
     for (const port of portsOf(target, sub.nqn)) nvmf.push(listener(sub.nqn, port));
   }
-  return { subsystems: [{ subsystem: "bdev", config: bdev }, { subsystem: "nvmf", config: nvmf }] };
+  const keyring: ConfigCall[] = keyringOf(target).list().map((k) => ({
+    method: "keyring_file_add_key",
+    params: { name: k.name, path: k.path },
+  }));
+  return {
+    subsystems: [
+      { subsystem: "keyring", config: keyring },
+      { subsystem: "bdev", config: bdev },
+      { subsystem: "nvmf", config: nvmf },
+    ],
+  };
 }
 
 /** SPDK calls of a saved configuration that set options we do not have; loading skips them. */
@@ -799,7 +871,7 @@ export function isSpdkConfig(json: unknown): json is SpdkConfig {
 }
 
 /**
- * Loads SPDK's configuration form by replaying its calls, `bdev` before `nvmf` (other
+ * Loads SPDK's configuration form by replaying its calls, `keyring`, `bdev`, then `nvmf` (other
  * subsystems, SPDK's `sock`, `accel` and the like, and the option calls we do not have are
  * skipped and logged).
  *
@@ -814,7 +886,7 @@ export async function loadSpdkConfig(
   config: SpdkConfig,
   log: RpcLog = () => {},
 ): Promise<void> {
-  const order = ["bdev", "nvmf"];
+  const order = ["keyring", "bdev", "nvmf"];
   for (const name of order) {
     for (const sub of config.subsystems.filter((s) => s.subsystem === name)) {
       if (!Array.isArray(sub.config)) {

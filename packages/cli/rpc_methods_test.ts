@@ -189,7 +189,7 @@ test("save_config loads back into the same configuration", async () => {
     });
     const saved = await ok(ma, "save_config") as ReturnType<typeof saveConfig>;
     // Listen elsewhere: the first target holds the port.
-    for (const c of saved.subsystems[1].config) {
+    for (const c of saved.subsystems.find((s) => s.subsystem === "nvmf")!.config) {
       const la = (c.params as { listen_address?: { trsvcid: string } }).listen_address;
       if (la !== undefined) la.trsvcid = "0";
     }
