@@ -14,6 +14,11 @@
  * --config FILE          our JSON config, or the JSON `nvmetcli save` writes
  * --no-digests           refuse NVMe/TCP header and data digests
  * --require-sq-flow-control   refuse hosts that ask to disable SQ flow control
+ * --max-connections N    connections held at once, 0 for no limit (default 16384)
+ * --max-connections-per-address N   the same from one address (default 0, no limit)
+ * --max-controllers N    controllers per subsystem (default 65519)
+ * --max-queues N         I/O queues per controller (default 128)
+ * --connect-timeout MS   time for ICReq, then for Connect (default 5000)
  * --quiet                print only errors
  * --help                 this text
  * ```
@@ -102,11 +107,35 @@ export interface DaemonOptions {
   noDigests: boolean;
   /** Refuse disabling SQ flow control. */
   requireSqFlowControl: boolean;
+  /** Limits given as flags (`--max-connections` and friends), by `TargetOptions` name. */
+  limits: DaemonLimits;
   /** Print only errors. */
   quiet: boolean;
   /** Print usage. */
   help: boolean;
 }
+
+/** The target limits the daemon's flags set. */
+export interface DaemonLimits {
+  /** `--max-connections`. */
+  maxConnections?: number;
+  /** `--max-connections-per-address`. */
+  maxConnectionsPerAddress?: number;
+  /** `--max-controllers`. */
+  maxControllersPerSubsystem?: number;
+  /** `--max-queues`. */
+  maxQueues?: number;
+  /** `--connect-timeout`. */
+  connectTimeout?: number;
+}
+
+const LIMIT_FLAGS: readonly [string, keyof DaemonLimits, number, number][] = [
+  ["max-connections", "maxConnections", 0, 2 ** 31],
+  ["max-connections-per-address", "maxConnectionsPerAddress", 0, 2 ** 31],
+  ["max-controllers", "maxControllersPerSubsystem", 1, 0xffef],
+  ["max-queues", "maxQueues", 1, 65535],
+  ["connect-timeout", "connectTimeout", 1, 2 ** 31],
+];
 
 /** The usage text. */
 export const USAGE = `Usage: deno task target [flags]
@@ -120,6 +149,11 @@ export const USAGE = `Usage: deno task target [flags]
   --config FILE            our JSON config, or the JSON nvmetcli save writes
   --no-digests             refuse NVMe/TCP header and data digests
   --require-sq-flow-control  refuse hosts that ask to disable SQ flow control
+  --max-connections N      connections held at once, 0 for no limit (default 16384)
+  --max-connections-per-address N  the same from one address (default 0, no limit)
+  --max-controllers N      controllers per subsystem (default 65519)
+  --max-queues N           I/O queues per controller (default 128)
+  --connect-timeout MS     time for ICReq, then for Connect (default 5000)
   --quiet                  print only errors
   --help                   show this text`;
 
@@ -157,6 +191,11 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         config: { type: "string" },
         "no-digests": { type: "boolean" },
         "require-sq-flow-control": { type: "boolean" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
+        "max-controllers": { type: "string" },
+        "max-queues": { type: "string" },
+        "connect-timeout": { type: "string" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -193,6 +232,16 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
       throw new UsageError(`--listen ${address}: expected ADDR:PORT, e.g. ${DEFAULT_LISTEN}`);
     }
   }
+  const limits: DaemonLimits = {};
+  for (const [flag, key, min, max] of LIMIT_FLAGS) {
+    const text = (v as Record<string, unknown>)[flag] as string | undefined;
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      throw new UsageError(`--${flag} ${text}: must be an integer ${min} to ${max}`);
+    }
+    limits[key] = n;
+  }
   const transport = v.transport ?? "tcp";
   if (transport !== "tcp" && transport !== "loopback") {
     throw new UsageError(`--transport ${transport}: must be tcp or loopback`);
@@ -215,6 +264,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     config: v.config,
     noDigests: v["no-digests"] ?? false,
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
+    limits,
     quiet: v.quiet ?? false,
     help: v.help ?? false,
   };
@@ -289,6 +339,7 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
       }],
     };
   }
+  config.target = { ...config.target, ...options.limits };
   const listen = options.listen.length > 0 || config.ports.length > 0
     ? options.listen
     : [DEFAULT_LISTEN];

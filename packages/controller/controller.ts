@@ -68,6 +68,7 @@ import {
 } from "@nvmf/proto";
 import type { Association, Capsule, CommandCapsule, QueuePair } from "@nvmf/transport";
 import { cidOf, u32 } from "./_bytes.ts";
+import { DataTimeoutError } from "./_data_deadline.ts";
 import { FEATURE_SEQUENCE, Features } from "./_features.ts";
 import { decodeGetLogPage, LogPages, logPageWindow } from "./_log_pages.ts";
 import {
@@ -93,6 +94,7 @@ import {
   SEQUENCE_ERROR,
   SGL_LENGTH_INVALID,
   SUCCESS,
+  TRANSIENT_TRANSPORT_ERROR,
   WRITE_FAULT,
 } from "./_status.ts";
 import { type ControllerIdentity, identifyController, identifyData } from "./identify.ts";
@@ -130,6 +132,8 @@ export interface ControllerInit {
   maxQueues: number;
   /** Largest data transfer of one command, bytes (a power of two, at least 4096). */
   maxTransferSize: number;
+  /** Time a host without KATO has to send a command's data, ms (default 30000). */
+  dataTimeout?: number;
   /** Identity of a discovery controller (I/O controllers report their subsystem's). */
   identity: ControllerIdentity;
   /** Hooks into the target. */
@@ -163,6 +167,8 @@ let cqeSlab = new Uint8Array(CQE_SLAB_SIZE);
 let cqeSlabUsed = 0;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Default time a host without KATO has to send a command's data, ms. */
+const DATA_TIMEOUT = 30_000;
 function ignore(): void {}
 
 /** A fresh, zeroed 16-byte CQE. */
@@ -268,6 +274,9 @@ export class Controller {
       maxTransferSize: init.maxTransferSize,
       get writeCache() {
         return features.wce;
+      },
+      get dataTimeout() {
+        return self.#kato || (init.dataTimeout ?? DATA_TIMEOUT);
       },
       error: (error, message) => init.hooks.error(error, message),
     };
@@ -524,6 +533,13 @@ export class Controller {
       else status = await this.#ioCommand(q, cmd, sqe);
       if (status !== NO_RESPONSE) this.#respond(q, sqe, status, 0, 0);
     } catch (e) {
+      if (e instanceof DataTimeoutError && !q.qp.done) {
+        // The host stopped sending the data: fail the command, then drop the queue pair.
+        this.#init.hooks.error(e, `Cannot complete command ${cidOf(sqe)} on queue ${q.qid}`);
+        this.#respond(q, sqe, TRANSIENT_TRANSPORT_ERROR, 0, 0);
+        void q.qp.close().catch(ignore);
+        return;
+      }
       // A queue pair that ended under the command (the host went away, or broke the protocol
       // and the transport ended the connection) is the queue's end, handled there: not an error.
       if (q.qp.done) return;

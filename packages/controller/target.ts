@@ -14,6 +14,7 @@
  */
 
 import {
+  CNTLID_MAX,
   CONNECT_DATA_SIZE,
   connectInvalidParameterDw0,
   connectResponseDw0,
@@ -41,6 +42,7 @@ import {
   checkConnectCommand,
   type ConnectRejection,
 } from "./_connect.ts";
+import { ConnectionLimits } from "./_conn_limits.ts";
 import { discoveryLog } from "./_discovery_log.ts";
 import { genericStatus, SUCCESS } from "./_status.ts";
 import { Controller, type ControllerHooks } from "./controller.ts";
@@ -65,8 +67,24 @@ export interface TargetOptions {
   discoveryKato?: number;
   /** Smallest KATO: a host's non-zero KATO below it is raised to it, ms. Default 0. */
   minKato?: number;
-  /** Time an accepted queue pair has to send its Connect, ms. Default 10000. */
+  /**
+   * Deadline of a new connection, ms: its ICReq must come within this time of the TCP accept,
+   * and its Connect within this time of the ICResp (the Connect answered, its data included),
+   * else it is closed. Default 5000.
+   */
   connectTimeout?: number;
+  /** Transport connections held at once, in all stages (before ICReq too); 0 for no limit. Default 16384. */
+  maxConnections?: number;
+  /** Transport connections held at once from one remote address; 0 for no limit. Default 0. */
+  maxConnectionsPerAddress?: number;
+  /** Controllers one subsystem (or the discovery service) may have at once. Default 65519, every CNTLID. */
+  maxControllersPerSubsystem?: number;
+  /**
+   * Time the host has to send a write's data after an R2T, ms, when its controller has no
+   * KATO (else the KATO is the deadline). The command then fails with Transient Transport
+   * Error and its queue pair is closed, freeing its buffers. Default 30000.
+   */
+  dataTimeout?: number;
   /** Association parameters of every port (a port's own override them). */
   associationParams?: Partial<AssociationParams>;
 }
@@ -128,7 +146,11 @@ const DEFAULTS = {
   maxTransferSize: 1 << 20,
   discoveryKato: 120_000,
   minKato: 0,
-  connectTimeout: 10_000,
+  connectTimeout: 5_000,
+  maxConnections: 16_384,
+  maxConnectionsPerAddress: 0,
+  maxControllersPerSubsystem: CNTLID_MAX,
+  dataTimeout: 30_000,
 } as const;
 
 /** The Connect fields a rejection names (those decoded so far). */
@@ -186,6 +208,7 @@ export class Target {
   readonly #discoverySerial: string;
   readonly #subsystemListener: SubsystemListener;
   readonly #hooks: ControllerHooks;
+  readonly #limits: ConnectionLimits;
   #genctr = 0n;
   #closing: Promise<void> | undefined;
 
@@ -208,6 +231,15 @@ export class Target {
     positiveInteger(o.discoveryKato, "discoveryKato", 0, 0xffffffff);
     positiveInteger(o.minKato, "minKato", 0, 0xffffffff);
     positiveInteger(o.connectTimeout, "connectTimeout", 1);
+    positiveInteger(o.maxConnections, "maxConnections", 0);
+    positiveInteger(o.maxConnectionsPerAddress, "maxConnectionsPerAddress", 0);
+    positiveInteger(
+      o.maxControllersPerSubsystem,
+      "maxControllersPerSubsystem",
+      1,
+      CNTLID_MAX,
+    );
+    positiveInteger(o.dataTimeout, "dataTimeout", 1);
     if (o.serialPrefix.length > 20) {
       throw new RangeError(`Cannot use serialPrefix "${o.serialPrefix}": it exceeds 20 characters`);
     }
@@ -221,7 +253,12 @@ export class Target {
       discoveryKato: o.discoveryKato,
       minKato: o.minKato,
       connectTimeout: o.connectTimeout,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+      maxControllersPerSubsystem: o.maxControllersPerSubsystem,
+      dataTimeout: o.dataTimeout,
     };
+    this.#limits = new ConnectionLimits(o.maxConnections, o.maxConnectionsPerAddress);
     // Linux's nvmet lets hosts disable SQ flow control; so do we unless told otherwise.
     this.#associationParams = { sqFlowControl: false, ...options.associationParams };
     this.#discoverySerial = this.#newSerial();
@@ -259,6 +296,11 @@ export class Target {
     return [...this.#ports.values()].sort((a, b) => a.port.portid - b.port.portid).map((p) =>
       p.port
     );
+  }
+
+  /** Transport connections held now (every stage), and those refused over a limit so far. */
+  get connections(): { held: number; refused: number } {
+    return { held: this.#limits.total, refused: this.#limits.refused };
   }
 
   /** The live controllers. */
@@ -351,7 +393,10 @@ export class Target {
     });
     const listener = options.accept === false
       ? new NoListener(address)
-      : await t.listen(association, address);
+      : await t.listen(association, address, {
+        admit: (remote) => this.#limits.admit(remote),
+        setupTimeout: this.#options.connectTimeout,
+      });
     let portid = options.portid ?? 1;
     while (this.#ports.has(portid)) portid++;
     const subsystems = options.subsystems === undefined ? undefined : [...options.subsystems];
@@ -525,6 +570,7 @@ export class Target {
   /** Waits for an accepted queue pair's first capsule, which must be a Connect. */
   async #handshake(state: PortState, qp: QueuePair): Promise<void> {
     const timer = setTimeout(() => {
+      if (!state.pending.has(qp)) return; // connected meanwhile: the controller owns it
       state.pending.delete(qp);
       this.#emit("error", {
         error: new Error("Connect timed out"),
@@ -538,13 +584,12 @@ export class Target {
     try {
       capsule = await qp.receive();
     } catch {
+      clearTimeout(timer);
       state.pending.delete(qp);
       return;
-    } finally {
-      clearTimeout(timer);
     }
-    if (!state.pending.has(qp)) return; // the port closed it meanwhile
-    state.pending.set(qp, undefined);
+    if (!state.pending.has(qp)) return; // the port or the deadline closed it meanwhile
+    // The deadline runs on until the Connect is answered: its data may come after an R2T.
     try {
       if (state.closing || capsule.kind !== "command") await qp.close();
       else await this.#connect(state, qp, capsule);
@@ -555,6 +600,7 @@ export class Target {
       });
       await qp.close().catch(() => {});
     } finally {
+      clearTimeout(timer);
       state.pending.delete(qp);
     }
   }
@@ -686,6 +732,7 @@ export class Target {
         association: state.association,
         maxQueues: this.#options.maxQueues,
         maxTransferSize: this.#options.maxTransferSize,
+        dataTimeout: this.#options.dataTimeout,
         identity: {
           serial: this.#discoverySerial,
           model: this.#options.model,
@@ -721,6 +768,7 @@ export class Target {
       controllers: (nqn) => this.#controllers.get(nqn),
       discoveryKato: this.#options.discoveryKato,
       minKato: this.#options.minKato,
+      maxControllers: this.#options.maxControllersPerSubsystem,
     };
   }
 
