@@ -25,7 +25,9 @@
  *
  * Namespaces get NSIDs in the order their flags appear. With no flags it serves a 1 GiB RAM
  * namespace on 127.0.0.1:4420 with discovery and prints how to connect. SIGINT and SIGTERM shut
- * it down cleanly. A bad flag, size or config prints one line naming the problem and exits
+ * it down cleanly: no new connections, commands in progress complete (up to 2 s), every
+ * association is closed, file namespaces are flushed (`fsync`), and it exits with status 0
+ * (1 when that took over 10 s). A bad flag, size or config prints one line naming the problem and exits
  * with status 2.
  *
  * {@linkcode main} runs the daemon in-process (until a promise settles, for tests);
@@ -506,10 +508,22 @@ export async function main(
   for (const line of describeTarget(target, ports)) log(line);
   await (stop ?? signalled());
   log("nvmf target: shutting down");
-  await target.close();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    target.close().then(() => true),
+    new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), SHUTDOWN_LIMIT_MS)),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    io.err(`target: shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`);
+    return 1;
+  }
   log("nvmf target: stopped");
   return 0;
 }
+
+/** The longest a shutdown may take before the daemon exits anyway, ms. */
+const SHUTDOWN_LIMIT_MS = 10_000;
 
 /** Settles on the first SIGINT or SIGTERM, then stops listening for them. */
 function signalled(): Promise<string> {

@@ -167,6 +167,8 @@ let cqeSlab = new Uint8Array(CQE_SLAB_SIZE);
 let cqeSlabUsed = 0;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Time a controller being torn down gives its commands in progress, ms. */
+const DRAIN_MS = 2000;
 /** Default time a host without KATO has to send a command's data, ms. */
 const DATA_TIMEOUT = 30_000;
 function ignore(): void {}
@@ -426,6 +428,17 @@ export class Controller {
     this.#io.length = 0;
     this.#aerCids.length = 0;
     this.#events.length = 0;
+    // Commands in progress complete first, their CQEs sent, for a bounded time; the host then
+    // sees the association end cleanly rather than commands lost in the middle.
+    if (this.#pending > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#drained = { resolve }),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MS)),
+      ]);
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
     for (const q of queues) {
       try {
         await q.qp.close();

@@ -459,8 +459,9 @@ export class Target {
   }
 
   /**
-   * Closes every port, tears down every controller and closes every namespace backend.
-   * Idempotent.
+   * Closes every port (no new connections), tears down every controller — commands in progress
+   * get up to 2 s to complete, then every queue pair is closed — flushes and closes every
+   * namespace backend. Idempotent.
    *
    * @returns Settles when everything is released.
    */
@@ -477,6 +478,8 @@ export class Target {
     for (const sub of this.#subsystems.values()) {
       for (const ns of sub.namespaces) {
         try {
+          // What the hosts wrote reaches stable storage before the backend is let go.
+          if (!ns.readOnly) await ns.backend.flush();
           await ns.backend.close?.();
         } catch (e) {
           this.#emit("error", {
