@@ -19,13 +19,20 @@
  * --log-format FORMAT    text (default) or json (one object per line)
  * --no-digests           refuse NVMe/TCP header and data digests
  * --require-sq-flow-control   refuse hosts that ask to disable SQ flow control
+ * --max-connections N    connections held at once, 0 for no limit (default 16384)
+ * --max-connections-per-address N   the same from one address (default 0, no limit)
+ * --max-controllers N    controllers per subsystem (default 65519)
+ * --max-queues N         I/O queues per controller (default 128)
+ * --connect-timeout MS   time for ICReq, then for Connect (default 5000)
  * --quiet                print only errors
  * --help                 this text
  * ```
  *
  * Namespaces get NSIDs in the order their flags appear. With no flags it serves a 1 GiB RAM
  * namespace on 127.0.0.1:4420 with discovery and prints how to connect. SIGINT and SIGTERM shut
- * it down cleanly. A bad flag, size or config prints one line naming the problem and exits
+ * it down cleanly: no new connections, commands in progress complete (up to 2 s), every
+ * association is closed, file namespaces are flushed (`fsync`), and it exits with status 0
+ * (1 when that took over 10 s). A bad flag, size or config prints one line naming the problem and exits
  * with status 2.
  *
  * {@linkcode main} runs the daemon in-process (until a promise settles, for tests);
@@ -114,6 +121,8 @@ export interface DaemonOptions {
   noDigests: boolean;
   /** Refuse disabling SQ flow control. */
   requireSqFlowControl: boolean;
+  /** Limits given as flags (`--max-connections` and friends), by `TargetOptions` name. */
+  limits: DaemonLimits;
   /** Print only errors. */
   quiet: boolean;
   /** Print usage. */
@@ -125,6 +134,28 @@ export interface DaemonOptions {
   /** Log format. */
   logFormat?: LogFormat;
 }
+
+/** The target limits the daemon's flags set. */
+export interface DaemonLimits {
+  /** `--max-connections`. */
+  maxConnections?: number;
+  /** `--max-connections-per-address`. */
+  maxConnectionsPerAddress?: number;
+  /** `--max-controllers`. */
+  maxControllersPerSubsystem?: number;
+  /** `--max-queues`. */
+  maxQueues?: number;
+  /** `--connect-timeout`. */
+  connectTimeout?: number;
+}
+
+const LIMIT_FLAGS: readonly [string, keyof DaemonLimits, number, number][] = [
+  ["max-connections", "maxConnections", 0, 2 ** 31],
+  ["max-connections-per-address", "maxConnectionsPerAddress", 0, 2 ** 31],
+  ["max-controllers", "maxControllersPerSubsystem", 1, 0xffef],
+  ["max-queues", "maxQueues", 1, 65535],
+  ["connect-timeout", "connectTimeout", 1, 2 ** 31],
+];
 
 /** The usage text. */
 export const USAGE = `Usage: deno task target [flags]
@@ -148,6 +179,11 @@ export const USAGE = `Usage: deno task target [flags]
   --log-format FORMAT      text (default) or json (one object per line)
   --no-digests             refuse NVMe/TCP header and data digests
   --require-sq-flow-control  refuse hosts that ask to disable SQ flow control
+  --max-connections N      connections held at once, 0 for no limit (default 16384)
+  --max-connections-per-address N  the same from one address (default 0, no limit)
+  --max-controllers N      controllers per subsystem (default 65519)
+  --max-queues N           I/O queues per controller (default 128)
+  --connect-timeout MS     time for ICReq, then for Connect (default 5000)
   --quiet                  print only errors
   --help                   show this text`;
 
@@ -189,6 +225,11 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         config: { type: "string" },
         "no-digests": { type: "boolean" },
         "require-sq-flow-control": { type: "boolean" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
+        "max-controllers": { type: "string" },
+        "max-queues": { type: "string" },
+        "connect-timeout": { type: "string" },
         quiet: { type: "boolean", short: "q" },
         rpc: { type: "string" },
         metrics: { type: "string" },
@@ -228,6 +269,16 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     } catch {
       throw new UsageError(`--listen ${address}: expected ADDR:PORT, e.g. ${DEFAULT_LISTEN}`);
     }
+  }
+  const limits: DaemonLimits = {};
+  for (const [flag, key, min, max] of LIMIT_FLAGS) {
+    const text = (v as Record<string, unknown>)[flag] as string | undefined;
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      throw new UsageError(`--${flag} ${text}: must be an integer ${min} to ${max}`);
+    }
+    limits[key] = n;
   }
   const transport = v.transport ?? "tcp";
   if (transport !== "tcp" && transport !== "loopback") {
@@ -273,6 +324,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     config: v.config,
     noDigests: v["no-digests"] ?? false,
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
+    limits,
     quiet: v.quiet ?? false,
     help: v.help ?? false,
     ...(v.rpc === undefined ? {} : { rpc: v.rpc }),
@@ -397,6 +449,7 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
       }],
     };
   }
+  config.target = { ...config.target, ...options.limits };
   const spdk = (config as { spdk?: unknown }).spdk !== undefined;
   const listen = options.listen.length > 0 || config.ports.length > 0 || spdk
     ? options.listen
@@ -596,7 +649,16 @@ export async function main(
   await (stop ?? signalled());
   log("nvmf target: shutting down");
   await services.close();
-  await target.close();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    target.close().then(() => true),
+    new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), SHUTDOWN_LIMIT_MS)),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    io.err(`target: shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`);
+    return 1;
+  }
   log("nvmf target: stopped");
   return 0;
 }
@@ -632,6 +694,8 @@ async function startServices(
   }
   return { close };
 }
+/** The longest a shutdown may take before the daemon exits anyway, ms. */
+const SHUTDOWN_LIMIT_MS = 10_000;
 
 /** Settles on the first SIGINT or SIGTERM, then stops listening for them. */
 function signalled(): Promise<string> {

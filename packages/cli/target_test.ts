@@ -33,6 +33,7 @@ test("parseDaemonArgs() defaults: TCP, no namespaces given, any host", () => {
     config: undefined,
     noDigests: false,
     requireSqFlowControl: false,
+    limits: {},
     quiet: false,
     help: false,
   });
@@ -289,4 +290,37 @@ test("main() serves until stopped, logs controllers, and shuts down cleanly", as
   assert.ok(c.out.some((l) => /controller 1 .* destroyed: port closed/.test(l)), c.out.join("\n"));
   assert.equal(c.out.at(-1), "nvmf target: stopped");
   assert.deepEqual(c.err, []);
+});
+
+test("parseDaemonArgs() reads the limit flags into the target options; bad values name the flag", async () => {
+  const o = parseDaemonArgs([
+    "--max-connections",
+    "100",
+    "--max-connections-per-address",
+    "10",
+    "--max-controllers",
+    "4",
+    "--max-queues",
+    "8",
+    "--connect-timeout",
+    "2000",
+  ]);
+  assert.deepEqual(o.limits, {
+    maxConnections: 100,
+    maxConnectionsPerAddress: 10,
+    maxControllersPerSubsystem: 4,
+    maxQueues: 8,
+    connectTimeout: 2000,
+  });
+  const config = await buildConfig(o);
+  assert.equal(config.target.maxConnections, 100);
+  assert.equal(config.target.connectTimeout, 2000);
+  for (
+    const bad of [["--max-queues", "0"], ["--max-connections", "-1"], ["--connect-timeout", "1s"]]
+  ) {
+    assert.throws(
+      () => parseDaemonArgs(bad),
+      (e) => e instanceof UsageError && e.message.includes(bad[0]),
+    );
+  }
 });

@@ -1,10 +1,11 @@
 /**
  * Connect admission (NVMe over Fabrics 1.1, 3.3), as pure functions over the Connect command,
  * its data and the target's state: which controller to create or join, or the status (with
- * IATTR and IPO for CONNECT_INVALID_PARAMETERS and CONNECT_INVALID_HOST) to refuse with. The
- * checks and their order are FreeBSD's `nvmf_accept` / `nvmf_controller.c` and Linux's
- * `nvmet_parse_connect_cmd` / `nvmet_execute_admin_connect`, with the statuses Linux's host
- * expects. The target does the I/O around them. Private to the package.
+ * IATTR and IPO for CONNECT_INVALID_PARAMETERS) to refuse with. The checks and their order are
+ * FreeBSD's `nvmf_accept` / `nvmf_controller.c` and Linux's `nvmet_parse_connect_cmd` /
+ * `nvmet_execute_admin_connect`, with the statuses Linux's host expects, except one: a host
+ * that is not allowed on a subsystem gets the answer for an unknown subsystem, not Linux's
+ * CONNECT_INVALID_HOST. The target does the I/O around them. Private to the package.
  *
  * @module
  */
@@ -38,7 +39,6 @@ import { sameBytes } from "./_bytes.ts";
 import {
   CONTROLLER_BUSY,
   INCOMPATIBLE_FORMAT,
-  INVALID_HOST,
   INVALID_OPCODE,
   INVALID_PARAMETERS,
   SEQUENCE_ERROR,
@@ -112,6 +112,8 @@ export interface AdmissionState<C extends ConnectableController> {
   discoveryKato: number;
   /** Smallest non-zero KATO, ms. */
   minKato: number;
+  /** Controllers one subsystem (or the discovery NQN) may have at once; default no limit. */
+  maxControllers?: number;
 }
 
 /** An admin queue Connect accepted: a controller to create. */
@@ -269,10 +271,13 @@ export function admitConnect<C extends ConnectableController>(
     });
   }
   if (sub !== undefined && !sub.isHostAllowed(data.hostnqn)) {
+    // Answered exactly as an unknown subsystem, so that a host that is not allowed cannot
+    // learn which NQNs exist (Linux's nvmet_alloc_ctrl answers CONNECT_INVALID_HOST with the
+    // HOSTNQN offset here, which tells it); the discovery log hides it from that host too.
     return refuse(
-      INVALID_HOST,
-      `host ${data.hostnqn} may not connect to ${sub.nqn}`,
-      inData(CONNECT_DATA_HOSTNQN),
+      INVALID_PARAMETERS,
+      `host ${data.hostnqn} may not connect to ${sub.nqn} (answered as an unknown subsystem)`,
+      inData(CONNECT_DATA_SUBNQN),
     );
   }
   // SQ flow control stays on unless the host asks and the port allows (FreeBSD's rule).
@@ -282,6 +287,12 @@ export function admitConnect<C extends ConnectableController>(
   const controllers = state.controllers(subnqn);
 
   if (c.qid === 0) {
+    if (state.maxControllers !== undefined && (controllers?.size ?? 0) >= state.maxControllers) {
+      return refuse(
+        CONTROLLER_BUSY,
+        `${subnqn} has ${controllers?.size} controllers, the most allowed`,
+      );
+    }
     let cntlid: number | undefined;
     if (params.dynamicControllerModel) {
       if (data.cntlid !== CNTLID_DYNAMIC) {

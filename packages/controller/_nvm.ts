@@ -21,6 +21,7 @@ import {
 } from "@nvmf/proto";
 import type { CommandCapsule, QueuePair } from "@nvmf/transport";
 import { u32, u64 } from "./_bytes.ts";
+import { receiveWithin } from "./_data_deadline.ts";
 import { VERIFY_CHUNK } from "./_limits.ts";
 import {
   COMPARE_FAILURE,
@@ -47,6 +48,8 @@ export interface NvmContext {
   readonly maxTransferSize: number;
   /** Whether the volatile write cache is enabled (without it every write is FUA). */
   readonly writeCache: boolean;
+  /** Time the host has to send a command's data, ms (its KATO, or the target's data timeout). */
+  readonly dataTimeout: number;
   /** Reports a backend failure (the command then fails with a media status). */
   error(error: unknown, message: string): void;
   /** The command's last data may carry its completion: its CID is free from now on. */
@@ -156,7 +159,7 @@ async function write(qp: QueuePair, cmd: CommandCapsule, ns: Namespace, ctx: Nvm
   const fua = !ctx.writeCache || (u32(sqe, SQE_CDW12) & RwControl.FUA) !== 0;
   const mapped = backend.map?.(offset, length, true);
   const data = mapped ?? new Uint8Array(length);
-  await qp.receiveControllerData(cmd, 0, data);
+  await receiveWithin(qp, cmd, data, ctx.dataTimeout);
   if (mapped === undefined) {
     try {
       await backend.write(offset, data, fua ? FUA : NO_FUA);
@@ -208,7 +211,7 @@ async function datasetManagement(
   const length = ranges * DSM_RANGE_SIZE;
   if (qp.capsuleDataLength(cmd) < length) return SGL_LENGTH_INVALID;
   const list = new Uint8Array(length);
-  await qp.receiveControllerData(cmd, 0, list);
+  await receiveWithin(qp, cmd, list, ctx.dataTimeout);
   if ((u32(sqe, SQE_CDW11) & DsmAttributes.DEALLOCATE) === 0) return SUCCESS; // hints only
   if (ns.readOnly) return WRITE_PROTECTED;
   // NVM 3.2.3: every range is checked before any is deallocated.
@@ -236,7 +239,7 @@ async function compare(qp: QueuePair, cmd: CommandCapsule, ns: Namespace, ctx: N
   const length = nlb * ns.blockSize;
   const offset = u64(cmd.sqe, SQE_CDW10) * ns.blockSize;
   const host = new Uint8Array(length);
-  await qp.receiveControllerData(cmd, 0, host);
+  await receiveWithin(qp, cmd, host, ctx.dataTimeout);
   const stored = new Uint8Array(length);
   try {
     await ns.backend.read(offset, stored);

@@ -81,3 +81,8 @@ export const WRITE_FAULT: number = statusOf(M, MediaStatus.WRITE_FAULT);
 export function genericStatus(sc: number): number {
   return statusOf(G, sc, true);
 }
+/** The transport lost the command's data (it never came): a retry may succeed. */
+export const TRANSIENT_TRANSPORT_ERROR: number = statusOf(
+  G,
+  GenericStatus.TRANSIENT_TRANSPORT_ERROR,
+);

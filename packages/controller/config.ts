@@ -387,6 +387,10 @@ const targetSchema = z.object(
     discoveryKato: z.number().int().min(0).optional(),
     minKato: z.number().int().min(0).optional(),
     connectTimeout: z.number().int().min(1).optional(),
+    maxConnections: z.number().int().min(0).optional(),
+    maxConnectionsPerAddress: z.number().int().min(0).optional(),
+    maxControllersPerSubsystem: z.number().int().min(1).max(0xffef).optional(),
+    dataTimeout: z.number().int().min(1).optional(),
     associationParams: associationParams.optional(),
   } satisfies FieldSchemas<TargetOptions>,
 ).strict();

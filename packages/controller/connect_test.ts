@@ -153,18 +153,22 @@ test("Connect to a subsystem the port does not serve is refused like an unknown 
   await t.target.close();
 });
 
-test("Connect from a host that is not allowed gets CONNECT_INVALID_HOST with IATTR and IPO", async () => {
+test("Connect from a host that is not allowed is answered as for an unknown subsystem", async () => {
   const t = await startTarget();
   t.subsystem.allowAnyHost = false;
   t.subsystem.allowHost("nqn.2026-01.dev.nvmf:someone-else");
   const { queue, cqe } = await connectQueue(t.transport, "t", { subnqn: SUBNQN });
   assert.deepEqual(statusOfCqe(cqe), {
     sct: StatusCodeType.COMMAND_SPECIFIC,
-    sc: FabricsStatus.CONNECT_INVALID_HOST,
+    sc: FabricsStatus.CONNECT_INVALID_PARAMETERS,
     dnr: true,
   });
-  assert.equal(cqe.dw0, (1 << 16) | CONNECT_DATA_HOSTNQN);
+  assert.equal(cqe.dw0, (1 << 16) | CONNECT_DATA_SUBNQN);
   assert.equal(await queue.qp.closed, undefined);
+  // Byte for byte what a subsystem that does not exist gets: nothing tells them apart.
+  const unknown = await connectQueue(t.transport, "t", { subnqn: "nqn.2026-01.dev.nvmf:nope" });
+  assert.deepEqual(unknown.cqe, cqe);
+  await unknown.queue.qp.closed;
   t.subsystem.allowHost(HOSTNQN);
   const ok = await connectQueue(t.transport, "t", { subnqn: SUBNQN });
   assert.equal(ok.cqe.status, 0);
@@ -632,12 +636,12 @@ test("admitConnect() decides admin Connects: CNTLID, KATO, host access, SQ flow 
       },
     },
     {
-      name: "host not allowed",
+      name: "host not allowed: the answer for an unknown subsystem",
       data: { hostnqn: OTHER_HOSTNQN },
       expect: {
         kind: "reject",
-        status: statusOf(C, FabricsStatus.CONNECT_INVALID_HOST, true),
-        ipo: { data: true, offset: CONNECT_DATA_HOSTNQN },
+        status: INVALID_PARAMETERS_STATUS,
+        ipo: { data: true, offset: CONNECT_DATA_SUBNQN },
       },
     },
     {

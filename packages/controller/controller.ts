@@ -91,6 +91,7 @@ import { anaLogPage } from "./_ana_log.ts";
 import { AUTH_REQUIRED, type ControllerAuth, QueueAuth } from "./_auth.ts";
 import { cidOf, u32 } from "./_bytes.ts";
 import { anaStatus } from "./ana.ts";
+import { DataTimeoutError } from "./_data_deadline.ts";
 import { FEATURE_SEQUENCE, Features } from "./_features.ts";
 import { decodeGetLogPage, LogPages, logPageWindow } from "./_log_pages.ts";
 import {
@@ -125,6 +126,7 @@ import {
   SEQUENCE_ERROR,
   SGL_LENGTH_INVALID,
   SUCCESS,
+  TRANSIENT_TRANSPORT_ERROR,
   WRITE_FAULT,
 } from "./_status.ts";
 import { type ControllerIdentity, identifyController, identifyData } from "./identify.ts";
@@ -162,6 +164,8 @@ export interface ControllerInit {
   maxQueues: number;
   /** Largest data transfer of one command, bytes (a power of two, at least 4096). */
   maxTransferSize: number;
+  /** Time a host without KATO has to send a command's data, ms (default 30000). */
+  dataTimeout?: number;
   /** Identity of a discovery controller (I/O controllers report their subsystem's). */
   identity: ControllerIdentity;
   /** Hooks into the target. */
@@ -206,6 +210,10 @@ const CID_BITMAP_SIZE = 0x10000 / 8;
 const RESOLVED: Promise<void> = Promise.resolve();
 /** The event mask bit of reservation notices: an AEC bit no event uses (bit 30). */
 const RESERVATION_EVENT_MASK = 1 << 30;
+/** Time a controller being torn down gives its commands in progress, ms. */
+const DRAIN_MS = 2000;
+/** Default time a host without KATO has to send a command's data, ms. */
+const DATA_TIMEOUT = 30_000;
 function ignore(): void {}
 
 /** A fresh, zeroed 16-byte CQE. */
@@ -317,6 +325,9 @@ export class Controller {
       maxTransferSize: init.maxTransferSize,
       get writeCache() {
         return features.wce;
+      },
+      get dataTimeout() {
+        return self.#kato || (init.dataTimeout ?? DATA_TIMEOUT);
       },
       error: (error, message) => init.hooks.error(error, message),
       release: (qp, sqe) => {
@@ -523,6 +534,17 @@ export class Controller {
     this.#io.length = 0;
     this.#aerCids.length = 0;
     this.#events.length = 0;
+    // Commands in progress complete first, their CQEs sent, for a bounded time; the host then
+    // sees the association end cleanly rather than commands lost in the middle.
+    if (this.#pending > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#drained = { resolve }),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MS)),
+      ]);
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
     for (const q of queues) {
       q.auth?.dispose();
       try {
@@ -664,6 +686,13 @@ export class Controller {
       if (status !== NO_RESPONSE) this.#respond(q, sqe, status, 0, 0);
       q.auth?.afterCommand();
     } catch (e) {
+      if (e instanceof DataTimeoutError && !q.qp.done) {
+        // The host stopped sending the data: fail the command, then drop the queue pair.
+        this.#init.hooks.error(e, `Cannot complete command ${cidOf(sqe)} on queue ${q.qid}`);
+        this.#respond(q, sqe, TRANSIENT_TRANSPORT_ERROR, 0, 0);
+        void q.qp.close().catch(ignore);
+        return;
+      }
       // A queue pair that ended under the command (the host went away, or broke the protocol
       // and the transport ended the connection) is the queue's end, handled there: not an error.
       if (q.qp.done) return;

@@ -14,6 +14,7 @@
  */
 
 import {
+  CNTLID_MAX,
   CONNECT_DATA_SIZE,
   ConnectAuthReq,
   connectInvalidParameterDw0,
@@ -43,6 +44,7 @@ import {
   checkConnectCommand,
   type ConnectRejection,
 } from "./_connect.ts";
+import { ConnectionLimits } from "./_conn_limits.ts";
 import { discoveryLog } from "./_discovery_log.ts";
 import { anaStateValue, checkAnaGroup, type SetAnaStateParams } from "./ana.ts";
 import { genericStatus, SUCCESS } from "./_status.ts";
@@ -70,8 +72,24 @@ export interface TargetOptions {
   discoveryKato?: number;
   /** Smallest KATO: a host's non-zero KATO below it is raised to it, ms. Default 0. */
   minKato?: number;
-  /** Time an accepted queue pair has to send its Connect, ms. Default 10000. */
+  /**
+   * Deadline of a new connection, ms: its ICReq must come within this time of the TCP accept,
+   * and its Connect within this time of the ICResp (the Connect answered, its data included),
+   * else it is closed. Default 5000.
+   */
   connectTimeout?: number;
+  /** Transport connections held at once, in all stages (before ICReq too); 0 for no limit. Default 16384. */
+  maxConnections?: number;
+  /** Transport connections held at once from one remote address; 0 for no limit. Default 0. */
+  maxConnectionsPerAddress?: number;
+  /** Controllers one subsystem (or the discovery service) may have at once. Default 65519, every CNTLID. */
+  maxControllersPerSubsystem?: number;
+  /**
+   * Time the host has to send a write's data after an R2T, ms, when its controller has no
+   * KATO (else the KATO is the deadline). The command then fails with Transient Transport
+   * Error and its queue pair is closed, freeing its buffers. Default 30000.
+   */
+  dataTimeout?: number;
   /** Association parameters of every port (a port's own override them). */
   associationParams?: Partial<AssociationParams>;
 }
@@ -173,7 +191,11 @@ const DEFAULTS = {
   maxTransferSize: 1 << 20,
   discoveryKato: 120_000,
   minKato: 0,
-  connectTimeout: 10_000,
+  connectTimeout: 5_000,
+  maxConnections: 16_384,
+  maxConnectionsPerAddress: 0,
+  maxControllersPerSubsystem: CNTLID_MAX,
+  dataTimeout: 30_000,
 } as const;
 
 /** The Connect fields a rejection names (those decoded so far). */
@@ -238,6 +260,7 @@ export class Target {
   #ioQpairs = 0;
   /** Controllers whose I/O queue Connect came with another HOSTID (noticed once each). */
   readonly #hostidNoticed = new WeakSet<Controller>();
+  readonly #limits: ConnectionLimits;
   #genctr = 0n;
   /**
    * Named block devices (SPDK's bdevs) that namespaces can be made from; one in use by a
@@ -265,6 +288,15 @@ export class Target {
     positiveInteger(o.discoveryKato, "discoveryKato", 0, 0xffffffff);
     positiveInteger(o.minKato, "minKato", 0, 0xffffffff);
     positiveInteger(o.connectTimeout, "connectTimeout", 1);
+    positiveInteger(o.maxConnections, "maxConnections", 0);
+    positiveInteger(o.maxConnectionsPerAddress, "maxConnectionsPerAddress", 0);
+    positiveInteger(
+      o.maxControllersPerSubsystem,
+      "maxControllersPerSubsystem",
+      1,
+      CNTLID_MAX,
+    );
+    positiveInteger(o.dataTimeout, "dataTimeout", 1);
     if (o.serialPrefix.length > 20) {
       throw new RangeError(`Cannot use serialPrefix "${o.serialPrefix}": it exceeds 20 characters`);
     }
@@ -278,7 +310,12 @@ export class Target {
       discoveryKato: o.discoveryKato,
       minKato: o.minKato,
       connectTimeout: o.connectTimeout,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+      maxControllersPerSubsystem: o.maxControllersPerSubsystem,
+      dataTimeout: o.dataTimeout,
     };
+    this.#limits = new ConnectionLimits(o.maxConnections, o.maxConnectionsPerAddress);
     // Linux's nvmet lets hosts disable SQ flow control; so do we unless told otherwise.
     this.#associationParams = { sqFlowControl: false, ...options.associationParams };
     this.#discoverySerial = this.#newSerial();
@@ -323,6 +360,11 @@ export class Target {
     return [...this.#ports.values()].sort((a, b) => a.port.portid - b.port.portid).map((p) =>
       p.port
     );
+  }
+
+  /** Transport connections held now (every stage), and those refused over a limit so far. */
+  get connections(): { held: number; refused: number } {
+    return { held: this.#limits.total, refused: this.#limits.refused };
   }
 
   /** The live controllers. */
@@ -415,7 +457,10 @@ export class Target {
     });
     const listener = options.accept === false
       ? new NoListener(address)
-      : await t.listen(association, address);
+      : await t.listen(association, address, {
+        admit: (remote) => this.#limits.admit(remote),
+        setupTimeout: this.#options.connectTimeout,
+      });
     if (options.maxTransferSize !== undefined || options.maxQueues !== undefined) {
       portSettings({ maxIoSize: options.maxTransferSize, maxIoQpairsPerCtrlr: options.maxQueues });
     }
@@ -763,8 +808,9 @@ export class Target {
   }
 
   /**
-   * Closes every port, tears down every controller and closes every namespace backend.
-   * Idempotent.
+   * Closes every port (no new connections), tears down every controller — commands in progress
+   * get up to 2 s to complete, then every queue pair is closed — flushes and closes every
+   * namespace backend. Idempotent.
    *
    * @returns Settles when everything is released.
    */
@@ -781,6 +827,8 @@ export class Target {
     for (const sub of this.#subsystems.values()) {
       for (const ns of sub.namespaces) {
         try {
+          // What the hosts wrote reaches stable storage before the backend is let go.
+          if (!ns.readOnly) await ns.backend.flush();
           await ns.backend.close?.();
         } catch (e) {
           this.#emit("error", {
@@ -876,6 +924,7 @@ export class Target {
   /** Waits for an accepted queue pair's first capsule, which must be a Connect. */
   async #handshake(state: PortState, qp: QueuePair): Promise<void> {
     const timer = setTimeout(() => {
+      if (!state.pending.has(qp)) return; // connected meanwhile: the controller owns it
       state.pending.delete(qp);
       this.#emit("error", {
         error: new Error("Connect timed out"),
@@ -889,13 +938,12 @@ export class Target {
     try {
       capsule = await qp.receive();
     } catch {
+      clearTimeout(timer);
       state.pending.delete(qp);
       return;
-    } finally {
-      clearTimeout(timer);
     }
-    if (!state.pending.has(qp)) return; // the port closed it meanwhile
-    state.pending.set(qp, undefined);
+    if (!state.pending.has(qp)) return; // the port or the deadline closed it meanwhile
+    // The deadline runs on until the Connect is answered: its data may come after an R2T.
     try {
       if (state.closing || capsule.kind !== "command") await qp.close();
       else await this.#connect(state, qp, capsule);
@@ -906,6 +954,7 @@ export class Target {
       });
       await qp.close().catch(() => {});
     } finally {
+      clearTimeout(timer);
       state.pending.delete(qp);
     }
   }
@@ -1038,6 +1087,7 @@ export class Target {
         association: state.association,
         maxQueues: state.maxQueues,
         maxTransferSize: state.maxTransferSize,
+        dataTimeout: this.#options.dataTimeout,
         identity: {
           serial: this.#discoverySerial,
           model: this.#options.model,
@@ -1083,6 +1133,7 @@ export class Target {
       controllers: (nqn) => this.#controllers.get(nqn),
       discoveryKato: this.#options.discoveryKato,
       minKato: this.#options.minKato,
+      maxControllers: this.#options.maxControllersPerSubsystem,
     };
   }
 

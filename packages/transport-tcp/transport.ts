@@ -13,6 +13,7 @@ import {
   type HandoffCarrier,
   type HandoffParams,
   type Listener,
+  type ListenerOptions,
   type QueuePair,
   QueuePairClosedError,
   type QueuePairResume,
@@ -53,14 +54,15 @@ async function withTimeout<T>(
   stream: ByteStream,
   what: string,
   signal?: AbortSignal,
+  ms = SETUP_TIMEOUT_MS,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       stream.close();
-      reject(new TransportError(`Timed out after ${SETUP_TIMEOUT_MS} ms: ${what}`, "timeout"));
-    }, SETUP_TIMEOUT_MS);
+      reject(new TransportError(`Timed out after ${ms} ms: ${what}`, "timeout"));
+    }, ms);
     onAbort = () => {
       stream.close();
       reject(new TransportError(`Aborted: ${what}`, "connect", { cause: signal?.reason }));
@@ -76,21 +78,30 @@ async function withTimeout<T>(
   }
 }
 
+function noop(): void {}
+
 class TcpListener implements Listener {
   readonly address: TransportAddress;
   readonly #sockets: ByteListener;
   readonly #association: Association;
   readonly #options: TcpListenOptions;
+  readonly #limits: ListenerOptions;
   readonly #ready: QueuePair[] = [];
   #waiters: { resolve(qp: QueuePair): void; reject(e: Error): void }[] = [];
   #closed = false;
   readonly #handshaking = new Set<ByteStream>();
   readonly #loop: Promise<void>;
 
-  constructor(sockets: ByteListener, association: Association, options: TcpListenOptions) {
+  constructor(
+    sockets: ByteListener,
+    association: Association,
+    options: TcpListenOptions,
+    limits: ListenerOptions,
+  ) {
     this.#sockets = sockets;
     this.#association = association;
     this.#options = options;
+    this.#limits = limits;
     this.address = { traddr: sockets.local.hostname, trsvcid: String(sockets.local.port) };
     this.#loop = this.#acceptLoop();
   }
@@ -105,34 +116,43 @@ class TcpListener implements Listener {
         this.#options.onSetupError?.(e as Error, "");
         continue;
       }
-      this.#setUp(stream);
+      // Refused before anything is allocated for it: one accept and one close.
+      const release = this.#limits.admit === undefined ? noop : this.#limits.admit(stream.remote);
+      if (release === undefined) stream.close();
+      else this.#setUp(stream, release);
     }
   }
 
-  async #setUp(stream: ByteStream): Promise<void> {
+  async #setUp(stream: ByteStream, release: () => void): Promise<void> {
     this.#handshaking.add(stream);
     const reader = new PduReader(stream, RX_BUFFER);
+    let qp: QueuePair | undefined;
     try {
       const tcp = await withTimeout(
         controllerHandshake(stream, reader, this.#association),
         stream,
         `ICReq from ${stream.remote}`,
+        undefined,
+        this.#limits.setupTimeout,
       );
       if (this.#closed) {
         stream.close();
+        release();
         return;
       }
-      const qp = new TcpQueuePair(this.#association, stream, reader, tcp, {
+      qp = new TcpQueuePair(this.#association, stream, reader, tcp, {
         controller: true,
         admin: false,
         qsize: 0,
         sqFlowControl: true,
       });
+      qp.closed.then(release, release);
       const w = this.#waiters.shift();
       if (w) w.resolve(qp);
       else this.#ready.push(qp);
     } catch (e) {
       stream.close();
+      if (qp === undefined) release();
       this.#options.onSetupError?.(e as Error, stream.remote);
     } finally {
       this.#handshaking.delete(stream);
@@ -242,9 +262,14 @@ export class TcpTransport implements Transport {
    *
    * @param association The controller association for accepted queue pairs.
    * @param address Where to listen.
+   * @param options Admission of incoming connections, ICReq deadline (default 10 s).
    * @returns The listener; its `address` has the real port.
    */
-  async listen(association: Association, address: TransportAddress): Promise<Listener> {
+  async listen(
+    association: Association,
+    address: TransportAddress,
+    options: ListenerOptions = {},
+  ): Promise<Listener> {
     if (!association.controller) throw new TypeError("Cannot listen with a host association");
     const port = parsePort(address, 4420);
     let sockets: ByteListener;
@@ -257,7 +282,7 @@ export class TcpTransport implements Transport {
         { cause: e },
       );
     }
-    return new TcpListener(sockets, association, this.#listenOptions);
+    return new TcpListener(sockets, association, this.#listenOptions, options);
   }
 
   /**

@@ -100,6 +100,7 @@ export {
   type ConnectParams,
   getTransport,
   type Listener,
+  type ListenerOptions,
   registeredTransports,
   registerTransport,
   type Transport,

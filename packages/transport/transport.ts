@@ -36,6 +36,23 @@ export interface ConnectParams {
   signal?: AbortSignal;
 }
 
+/**
+ * What a controller's listener may be told about the connections it accepts (FreeBSD's nvmfd
+ * and Linux's nvmet have no such hooks; a target facing strangers needs them).
+ */
+export interface ListenerOptions {
+  /**
+   * Called for each incoming connection before any byte of it is read, with the peer's
+   * address (TCP: `ADDR:PORT`). Returning undefined refuses it: the connection is closed at
+   * once, nothing allocated for it. Otherwise it returns a function the listener calls once
+   * when that connection ends (its set-up failed, or its queue pair closed). Transports
+   * without peer addresses (loopback) ignore it.
+   */
+  admit?(remote: string): (() => void) | undefined;
+  /** Time an incoming connection has for its transport set-up (TCP: ICReq), ms. */
+  setupTimeout?: number;
+}
+
 /** A controller's listening endpoint. */
 export interface Listener {
   /** The address actually bound (e.g. with the port the system chose for port 0). */
@@ -58,7 +75,11 @@ export interface Transport {
   /** Host: opens a connection and sets up a queue pair of `association`. */
   connect(association: Association, params: ConnectParams): Promise<QueuePair>;
   /** Controller: listens at `address` for queue pairs of associations like `association`. */
-  listen(association: Association, address: TransportAddress): Promise<Listener>;
+  listen(
+    association: Association,
+    address: TransportAddress,
+    options?: ListenerOptions,
+  ): Promise<Listener>;
   /**
    * Continues a handed-over connection (what a queue pair's `detach()` returned, or
    * {@linkcode Transport.carrierFrom} made) as a live queue pair of `association`, in its role,

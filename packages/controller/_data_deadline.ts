@@ -1,0 +1,56 @@
+/**
+ * The deadline of a command's data from the host: a write whose H2CData stops coming after the
+ * R2T must not hold its buffer and its queue slot for ever. Linux's nvmet waits without limit
+ * (only the host's own command timeout ends it); here the wait ends after the controller's
+ * KATO (or the target's data timeout when there is no KATO), the command fails with
+ * Transient Transport Error and its queue pair is closed — the transport cannot take back an
+ * R2T the host may still answer, and closing it frees every buffer of the queue pair. Private
+ * to the package.
+ *
+ * @module
+ */
+
+import type { CommandCapsule, QueuePair } from "@nvmf/transport";
+
+/** The host sent no data for a command within the deadline. */
+export class DataTimeoutError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What timed out.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "DataTimeoutError";
+  }
+}
+
+/**
+ * Receives a command's data from the host within `ms`.
+ *
+ * @param qp The queue pair the command came on.
+ * @param cmd The command.
+ * @param into Where the data goes (its length is the byte count, from offset 0).
+ * @param ms The deadline; 0 or less for none.
+ * @returns Settles once the data is in `into`.
+ * @throws {DataTimeoutError} When the deadline passes first.
+ */
+export function receiveWithin(
+  qp: QueuePair,
+  cmd: CommandCapsule,
+  into: Uint8Array,
+  ms: number,
+): Promise<void> {
+  const received = qp.receiveControllerData(cmd, 0, into);
+  if (ms <= 0) return received;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      received.catch(() => {}); // it ends when the queue pair closes
+      reject(
+        new DataTimeoutError(`No data for a ${into.length}-byte transfer within ${ms} ms`),
+      );
+    }, ms);
+  });
+  return Promise.race([received, expired]).finally(() => clearTimeout(timer));
+}
