@@ -1,7 +1,7 @@
 // The host against a hostile or broken controller (issue #15, part 1): each family of
 // misbehaviour, over NVMe/TCP and over the loopback where it applies. Every case must end the
 // affected command or association with a typed error within its timeout, and never hand data
-// from a confused transfer to the caller as good. docs/RELIABILITY-host.md lists the families.
+// from a confused transfer to the caller as good. docs/RELIABILITY.md lists the families.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
