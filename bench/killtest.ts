@@ -19,11 +19,12 @@
 
 import { connect, type HostController, type Namespace } from "@nvmf/host";
 import "@nvmf/transport-tcp";
+import { fillPattern } from "@nvmf/cli/perf";
+import { startDaemon } from "./_daemon.ts";
 
 const NQN = "nqn.2026-01.dev.nvmf:killtest";
 const HOSTNQN = "nqn.2014-08.org.nvmexpress:uuid:1d2c3b4a-5968-4776-8594-a3b2c1d0e0f1";
 const BLOCK = 4096;
-const TARGET = new URL("../packages/cli/target.ts", import.meta.url).pathname;
 
 /** What {@linkcode runKillTest} is asked. */
 export interface KillTestOptions {
@@ -59,62 +60,6 @@ export interface KillTestResult {
   problems: string[];
   /** Exit status of the daemon after the final SIGTERM, and how long it took, ms. */
   sigterm: { code: number; ms: number };
-}
-
-function fillBlock(buf: Uint8Array, lba: number, gen: number): void {
-  const words = new Uint32Array(buf.buffer, buf.byteOffset, BLOCK >>> 2);
-  let x = ((lba + 1) * 2654435761 ^ (gen * 40503 + 0x9e3779b9)) >>> 0 || 1;
-  words[0] = lba >>> 0;
-  words[1] = gen >>> 0;
-  for (let i = 2; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-}
-
-interface Daemon {
-  child: Deno.ChildProcess;
-  port: number;
-}
-
-async function startDaemon(file: string): Promise<Daemon> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      TARGET,
-      "--file",
-      file,
-      "--block-size",
-      String(BLOCK),
-      "--nqn",
-      NQN,
-      "--listen",
-      "127.0.0.1:0",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The target exited before listening:\n${text}`);
-    text += value;
-    const m = /listening on tcp 127\.0\.0\.1:(\d+)/.exec(text);
-    if (m) {
-      // Keep draining its output so that it never blocks on a full pipe.
-      void (async () => {
-        try {
-          while (!(await reader.read()).done) { /* drain */ }
-        } catch { /* ended */ }
-      })();
-      return { child, port: Number(m[1]) };
-    }
-  }
 }
 
 async function hostOf(port: number): Promise<HostController> {
@@ -189,7 +134,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestResult> {
           }
           continue;
         }
-        fillBlock(expected, b, gen);
+        fillPattern(expected, b, gen);
         if (v.getUint32(0, true) !== b || !got.every((x, j) => x === expected[j])) {
           result.torn++;
           problem(
@@ -213,7 +158,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestResult> {
   try {
     for (let cycle = 1; cycle <= o.cycles; cycle++) {
       const last = cycle === o.cycles;
-      const daemon = await startDaemon(file);
+      const daemon = await startDaemon(file, NQN, BLOCK);
       const ctrl = await hostOf(daemon.port);
       const ns = await ctrl.namespace(1);
       await check(ns);
@@ -234,7 +179,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestResult> {
           for (let i = 0; i < n; i++) {
             busy[lba + i] = 1;
             inflight[lba + i] = gen;
-            fillBlock(buf.subarray(i * BLOCK, (i + 1) * BLOCK), lba + i, gen);
+            fillPattern(buf.subarray(i * BLOCK, (i + 1) * BLOCK), lba + i, gen);
           }
           try {
             await ns.write(lba, buf.subarray(0, n * BLOCK));
@@ -271,7 +216,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestResult> {
       );
     }
     // A last start on the file: everything acknowledged must be there.
-    const daemon = await startDaemon(file);
+    const daemon = await startDaemon(file, NQN, BLOCK);
     const ctrl = await hostOf(daemon.port);
     await check(await ctrl.namespace(1));
     await ctrl.close();

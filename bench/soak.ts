@@ -16,10 +16,10 @@
 import { connect, type HostController } from "@nvmf/host";
 import "@nvmf/transport-tcp";
 import { type PerfResult, runPerf } from "@nvmf/cli/perf";
+import { startDaemon } from "./_daemon.ts";
 
 const NQN = "nqn.2026-01.dev.nvmf:soak";
 const BLOCK = 4096;
-const TARGET = new URL("../packages/cli/target.ts", import.meta.url).pathname;
 
 /** What {@linkcode runSoak} is asked. */
 export interface SoakOptions {
@@ -92,31 +92,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const file = `${dir}/ns.img`;
   await Deno.writeFile(file, new Uint8Array(0));
   await Deno.truncate(file, o.hosts * regionBytes);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      TARGET,
-      "--file",
-      file,
-      "--block-size",
-      String(BLOCK),
-      "--nqn",
-      NQN,
-      "--listen",
-      "127.0.0.1:0",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const { child, port } = await startDaemon(file, NQN, BLOCK);
   const rss: number[] = [];
   const controllers: HostController[] = [];
   const problems: string[] = [];
   let errors = 0;
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
-    const port = await readPort(child);
     for (let h = 0; h < o.hosts; h++) {
       controllers.push(
         await connect({
@@ -218,26 +200,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     await child.status;
     await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Reads the daemon's port from its first output line, then drains the rest. */
-async function readPort(child: Deno.ChildProcess): Promise<number> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The target exited before listening:\n${text}`);
-    text += value;
-    const m = /listening on tcp 127\.0\.0\.1:(\d+)/.exec(text);
-    if (m) {
-      void (async () => {
-        try {
-          while (!(await reader.read()).done) { /* drain */ }
-        } catch { /* ended */ }
-      })();
-      return Number(m[1]);
-    }
   }
 }
 

@@ -4,35 +4,10 @@
 // removed disappears. Run with `deno test -A interop/rpc_test.ts`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { freePort, nvmeErrors, REPO_DIR, runKernelHost } from "./_kernel.ts";
+import { rpcPy } from "./_rpc.ts";
 
 const NQN = "nqn.2016-06.io.spdk:cnode1";
-
-/** One call as SPDK's rpc.py makes it: a new connection, `json.dumps(req, indent=2)`. */
-let nextId = 0;
-function rpcPy(socket: string, method: string, params?: Record<string, unknown>) {
-  return new Promise<Record<string, unknown>>((resolve, reject) => {
-    const conn = connect(socket);
-    let text = "";
-    conn.on("connect", () => {
-      const req: Record<string, unknown> = { jsonrpc: "2.0", method, id: ++nextId };
-      if (params !== undefined && Object.keys(params).length > 0) req.params = params;
-      conn.write(JSON.stringify(req, null, 2));
-    });
-    conn.on("data", (chunk) => {
-      text += chunk.toString();
-      try {
-        const response = JSON.parse(text);
-        conn.end();
-        resolve(response);
-      } catch {
-        // partial
-      }
-    });
-    conn.on("error", reject);
-  });
-}
 
 async function ok(socket: string, method: string, params?: Record<string, unknown>) {
   const r = await rpcPy(socket, method, params);

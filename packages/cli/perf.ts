@@ -194,8 +194,24 @@ export interface PerfResult {
   verify?: { checked: number; error: string | null };
 }
 
-/** Fills `buf` with the verify pattern of one I/O unit: its index and generation, then noise. */
-function fillPattern(buf: Uint8Array, unit: number, gen: number): void {
+/**
+ * Fills `buf` with the verify pattern of one I/O unit, as `nvmf perf --verify` writes it: the
+ * unit's index and generation (little-endian u32s), then xorshift noise seeded by both, so a block
+ * read back says which write it came from and a torn one does not match.
+ *
+ * @param buf The unit's bytes (a multiple of 4 long).
+ * @param unit Its index (e.g. the LBA).
+ * @param gen Its generation (how many times it was written).
+ * @example Usage
+ * ```ts
+ * import { fillPattern } from "@nvmf/cli/perf";
+ * import assert from "node:assert/strict";
+ * const b = new Uint8Array(512);
+ * fillPattern(b, 7, 2);
+ * assert.deepEqual([...b.subarray(0, 8)], [7, 0, 0, 0, 2, 0, 0, 0]);
+ * ```
+ */
+export function fillPattern(buf: Uint8Array, unit: number, gen: number): void {
   const words = new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
   let x = ((unit + 1) * 2654435761 ^ (gen * 40503 + 0x9e3779b9)) >>> 0 || 1;
   words[0] = unit >>> 0;
