@@ -67,7 +67,8 @@ import {
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
 import { DHCHAP_USAGE, dhchapCommand } from "./dhchap.ts";
-import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
+import { runPerf, RW_MODES, type RwMode } from "./perf.ts";
+import { PerfProgressLine } from "./perf_progress.ts";
 import { RESV_COMMANDS, RESV_HELP, RESV_OPTIONS, resvArgs, resvHandlers } from "./resv.ts";
 import { listSubsys } from "./list_subsys.ts";
 
@@ -957,6 +958,13 @@ async function cmdPerf(flags: Flags, io: CliIo, json: boolean): Promise<number> 
         `perf: writing ${formatBytes(Math.floor(region / bs) * bs)} of verify pattern first\n`,
       );
     }
+    // On a terminal, a live line of IOPS, bandwidth and time, rewritten in place (fio's).
+    const line = io.progress
+      ? new PerfProgressLine(
+        (t) => io.stderr(t),
+        runtimeSec === undefined ? undefined : runtimeSec + (rampTimeSec ?? 0),
+      )
+      : undefined;
     const r = await runPerf(ns, {
       rw,
       bs,
@@ -968,22 +976,8 @@ async function cmdPerf(flags: Flags, io: CliIo, json: boolean): Promise<number> 
       rampTimeSec,
       rwmixread,
       verify,
-      progress: io.progress
-        ? (() => {
-          let last = { r: 0, w: 0, b: 0, t: 0 };
-          return (p: PerfProgress) => {
-            const dt = p.elapsedSec - last.t;
-            io.stderr(
-              `\rperf: [r=${Math.round((p.readIos - last.r) / dt)} w=${
-                Math.round((p.writeIos - last.w) / dt)
-              } IOPS] [${formatBytes((p.bytes - last.b) / dt)}/s] [${p.elapsedSec.toFixed(0)}s]   `,
-            );
-            last = { r: p.readIos, w: p.writeIos, b: p.bytes, t: p.elapsedSec };
-          };
-        })()
-        : undefined,
-    });
-    if (io.progress) io.stderr("\n");
+      progress: line === undefined ? undefined : (p) => line.update(p),
+    }).finally(() => line?.end());
     const result = {
       rw: r.rw,
       bs: r.bs,
