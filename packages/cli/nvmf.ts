@@ -71,6 +71,7 @@ import { runPerf, RW_MODES, type RwMode } from "./perf.ts";
 import { PerfProgressLine } from "./perf_progress.ts";
 import { RESV_COMMANDS, RESV_HELP, RESV_OPTIONS, resvArgs, resvHandlers } from "./resv.ts";
 import { listSubsys } from "./list_subsys.ts";
+import { useFastCrc32c } from "./fast_crc32c.ts";
 
 /** Where the tool writes: stdout for results, stderr for progress and errors. */
 export interface CliIo {
@@ -1138,5 +1139,7 @@ function usageLine(command: string): string {
 }
 
 if (import.meta.main) {
+  // The CPU's CRC32 instruction for digests when the native addon loads (fast_crc32c.ts).
+  await useFastCrc32c();
   process.exitCode = await main(process.argv.slice(2));
 }
