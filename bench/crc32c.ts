@@ -34,10 +34,13 @@ function time(fn: (d: Uint8Array) => number, data: Uint8Array): number {
 }
 
 let native: ((d: Uint8Array, c?: number) => number) | undefined;
-try {
-  native = (await import("@node-rs/crc32")).crc32c;
-} catch (e) {
-  console.log(`@node-rs/crc32 does not load: ${(e as Error).message}`);
+for (const specifier of ["@node-rs/crc32", "npm:@node-rs/crc32@^1.10.8"]) {
+  try {
+    native = (await import(specifier)).crc32c;
+    break;
+  } catch (e) {
+    console.log(`${specifier} does not load: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
 console.log(`runtime: ${runtime}; native threshold ${NATIVE_CRC32C_MIN} bytes`);

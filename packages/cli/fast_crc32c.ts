@@ -27,7 +27,7 @@ import process from "node:process";
 import { setCrc32cImplementation } from "@nvmf/proto";
 
 /** Inputs from this size go to the native CRC (smaller ones cost less in TypeScript). */
-export const NATIVE_CRC32C_MIN = 256;
+export const NATIVE_CRC32C_MIN = 512;
 
 function granted(): boolean {
   // deno-lint-ignore no-explicit-any

@@ -47,7 +47,7 @@ let externalMin = 0;
  * refused (returning false, nothing changed) when it gives a wrong one.
  *
  * @param impl The implementation, or `undefined` for the built-in one.
- * @param minBytes Shorter inputs stay with the built-in one (default 256).
+ * @param minBytes Shorter inputs stay with the built-in one (default 512).
  * @returns Whether `impl` is now in use (true for `undefined`).
  * @example Usage
  * ```ts
@@ -61,7 +61,7 @@ let externalMin = 0;
  */
 export function setCrc32cImplementation(
   impl: Crc32cImplementation | undefined,
-  minBytes = 256,
+  minBytes = 512,
 ): boolean {
   if (impl === undefined) {
     external = undefined;
