@@ -288,7 +288,7 @@ export interface Row {
   /** Stable identifier, e.g. `transport.tcp.randread.4k.qd32.q1`. */
   id: string;
   /** `raw`, `transport` (our transport, bench host loop and server) or `e2e` (host+controller). */
-  layer: "raw" | "transport" | "e2e" | "memory";
+  layer: "two-process" | "raw" | "transport" | "e2e" | "memory";
   /** What was measured, for people. */
   label: string;
   /** The headline figure. */

@@ -23,7 +23,7 @@ import { Recorder, type Timing } from "./_workload.ts";
 export type Adapter = "stream" | "deno";
 
 /** A connection as the raw benches use it. */
-interface RawConn {
+export interface RawConn {
   read(into: Uint8Array): Promise<number>;
   /** Writes `data`; settles once the system took it all. */
   write(data: Uint8Array): Promise<void>;
@@ -51,8 +51,9 @@ function fromStream(s: ByteStream): RawConn {
   };
 }
 
+/** A `Deno.Conn` as a {@linkcode RawConn} (no-delay on). */
 // deno-lint-ignore no-explicit-any
-function fromDeno(conn: any): RawConn {
+export function fromDeno(conn: any): RawConn {
   conn.setNoDelay(true);
   return {
     read: async (into) => (await conn.read(into)) ?? 0,
@@ -111,26 +112,44 @@ export interface PumpResult {
  */
 export async function rawPump(adapter: Adapter, timing: Timing): Promise<PumpResult> {
   const { a, b } = await pair(adapter);
+  const writer = pumpWrite(a);
+  const result = await pumpRead(b, timing);
+  await writer;
+  a.close();
+  return result;
+}
+
+/**
+ * The sending end of the pump: 128 KiB writes back to back until the connection fails or closes.
+ *
+ * @param a The connection.
+ * @returns Settles when writing stopped.
+ */
+export async function pumpWrite(a: RawConn): Promise<void> {
   const chunk = new Uint8Array(RAW_PUMP_CHUNK).fill(0x5a);
+  try {
+    for (;;) await a.write(chunk);
+  } catch {
+    // the reader closed
+  }
+}
+
+/**
+ * The receiving end of the pump: reads into a 128 KiB buffer for the timed window, then closes
+ * `b` (which stops the writer).
+ *
+ * @param b The connection.
+ * @param timing Warm-up and measured seconds.
+ * @returns Throughput.
+ */
+export async function pumpRead(b: RawConn, timing: Timing): Promise<PumpResult> {
   const into = new Uint8Array(RAW_PUMP_CHUNK);
   const rec = new Recorder(timing, 1);
-  let stop = false;
-  const writer = (async () => {
-    while (!stop) await a.write(chunk);
-  })().catch(() => {});
   for (;;) {
-    const n = await b.read(into);
+    const n = await b.read(into).catch(() => 0);
     if (n === 0) break;
     if (!rec.complete(performance.now(), -1, n)) break;
   }
-  stop = true;
-  // Keep reading until the writer notices, so its last write can finish.
-  const drain = (async () => {
-    while ((await b.read(into).catch(() => 0)) > 0) { /* discard */ }
-  })();
-  await writer;
-  a.close();
-  await drain;
   b.close();
   const m = rec.result();
   return { bytes: m.bytes, seconds: m.seconds, gbPerSec: m.gbPerSec };
@@ -207,24 +226,51 @@ export async function rawRequestResponse(
   timing: Timing,
 ): Promise<RequestResponseResult> {
   const { a: client, b: server } = await pair(adapter);
-  const request = new Uint8Array(RAW_REQUEST).fill(1);
+  const serving = serveRequests(server, qd);
+  const result = await driveRequests(client, qd, timing);
+  await serving;
+  server.close();
+  return result;
+}
+
+/**
+ * The server of the request/response loop: answers every whole 72-byte request read with a
+ * 4,144-byte reply, coalescing replies as the transport does, until the connection closes.
+ *
+ * @param server The connection.
+ * @param qd The most requests in flight.
+ * @returns Settles when the connection closed.
+ */
+export async function serveRequests(server: RawConn, qd: number): Promise<void> {
   const reply = new Uint8Array(RAW_REPLY).fill(2);
-
-  // Server: answers every whole request it has read.
   const replies = new Coalescer(server, reply, Math.max(qd, 1));
-  const serving = (async () => {
-    const rx = new Uint8Array(64 * 1024);
-    let partial = 0;
-    for (;;) {
-      const n = await server.read(rx).catch(() => 0);
-      if (n === 0) return;
-      partial += n;
-      const whole = Math.floor(partial / RAW_REQUEST);
-      partial -= whole * RAW_REQUEST;
-      if (whole > 0) replies.send(whole);
-    }
-  })();
+  const rx = new Uint8Array(64 * 1024);
+  let partial = 0;
+  for (;;) {
+    const n = await server.read(rx).catch(() => 0);
+    if (n === 0) return;
+    partial += n;
+    const whole = Math.floor(partial / RAW_REQUEST);
+    partial -= whole * RAW_REQUEST;
+    if (whole > 0) replies.send(whole);
+  }
+}
 
+/**
+ * The client of the request/response loop: `qd` requests in flight for the timed window, then
+ * closes `client`.
+ *
+ * @param client The connection.
+ * @param qd Requests in flight.
+ * @param timing Warm-up and measured seconds.
+ * @returns Rate and latency.
+ */
+export async function driveRequests(
+  client: RawConn,
+  qd: number,
+  timing: Timing,
+): Promise<RequestResponseResult> {
+  const request = new Uint8Array(RAW_REQUEST).fill(1);
   // Client: FIFO of send times; replies come back in order.
   const requests = new Coalescer(client, request, Math.max(qd, 1));
   const sent = new Float64Array(qd);
@@ -257,8 +303,6 @@ export async function rawRequestResponse(
     }
   }
   client.close();
-  await serving;
-  server.close();
   const m = rec.result();
   return { ops: m.ops, seconds: m.seconds, opsPerSec: m.opsPerSec, p50Us: m.p50Us, p99Us: m.p99Us };
 }

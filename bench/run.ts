@@ -1,5 +1,11 @@
 /**
- * The nvmf benchmark driver (issue 8): in one process run, on 127.0.0.1 —
+ * The nvmf benchmark driver (issues 8 and 16), on 127.0.0.1. The headline first:
+ *
+ * 0. **two-process** (`two_process.ts`): what users run — the target daemon as one process,
+ *    `nvmf perf` as another — against the raw ceiling between two processes, measured in the same
+ *    run, with the targets of issue 16.
+ *
+ * Then the code's own ceiling, host and target in one process:
  *
  * 1. **raw**: the runtime's ceiling (`raw.ts`): a 128 KiB pump and a 72-byte / 4 KiB+
  *    request/response loop at QD 1 and 32, over our `ByteStream` adapter and plain Deno sockets;
@@ -14,7 +20,7 @@
  *
  * Usage: `deno run -A bench/run.ts [--json FILE] [--seconds S] [--warmup S] [--rss-seconds S]
  * [--rss-namespace MIB]
- * [--only raw,transport,e2e,memory]`
+ * [--only two-process,raw,transport,e2e,memory]`
  *
  * @module
  */
@@ -39,6 +45,7 @@ import {
   type Stack,
   type StackOptions,
 } from "./e2e.ts";
+import { runTwoProcess } from "./two_process.ts";
 import { Association, type QueuePair } from "@nvmf/transport";
 import { tcp } from "@nvmf/transport-tcp";
 
@@ -59,7 +66,7 @@ function parseArgs(args: string[]): Options {
     timing: { warmup: 0.5, seconds: 1.5 },
     rssSeconds: 20,
     rssNamespace: 16 * 1024 * 1024,
-    only: new Set(["raw", "transport", "e2e", "memory"]),
+    only: new Set(["two-process", "raw", "transport", "e2e", "memory"]),
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -663,6 +670,14 @@ if (import.meta.main) {
   const rows: Row[] = [];
   let refs: Refs = {};
   console.error("nvmf bench: raw ceiling, transports, host+controller, memory (127.0.0.1)");
+  if (o.only.has("two-process")) {
+    console.error("two processes: the target daemon and nvmf perf, against raw sockets");
+    await runTwoProcess(
+      { warmup: o.timing.warmup, seconds: Math.max(2, o.timing.seconds) },
+      rows,
+      progress,
+    );
+  }
   if (o.only.has("raw")) refs = await runRaw(o, rows);
   if (o.only.has("transport")) await runTransport(o, refs, rows);
   const stack = o.only.has("e2e") || o.only.has("memory") ? await loadNvmfStack() : "not asked for";

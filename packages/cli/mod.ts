@@ -39,9 +39,12 @@
 
 import process from "node:process";
 import { main } from "./nvmf.ts";
+import { useFastCrc32c } from "./fast_crc32c.ts";
 
 export { type CliIo, describeError, main, parseSize } from "./nvmf.ts";
 
 if (import.meta.main) {
+  // The CPU's CRC32 instruction for digests when the native addon loads (fast_crc32c.ts).
+  await useFastCrc32c();
   process.exitCode = await main(process.argv.slice(2));
 }

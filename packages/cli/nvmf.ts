@@ -67,9 +67,11 @@ import {
 import "@nvmf/transport-tcp";
 import "@nvmf/transport-loopback";
 import { DHCHAP_USAGE, dhchapCommand } from "./dhchap.ts";
-import { type PerfProgress, runPerf, RW_MODES, type RwMode } from "./perf.ts";
+import { runPerf, RW_MODES, type RwMode } from "./perf.ts";
+import { PerfProgressLine } from "./perf_progress.ts";
 import { RESV_COMMANDS, RESV_HELP, RESV_OPTIONS, resvArgs, resvHandlers } from "./resv.ts";
 import { listSubsys } from "./list_subsys.ts";
+import { useFastCrc32c } from "./fast_crc32c.ts";
 
 /** Where the tool writes: stdout for results, stderr for progress and errors. */
 export interface CliIo {
@@ -957,6 +959,13 @@ async function cmdPerf(flags: Flags, io: CliIo, json: boolean): Promise<number> 
         `perf: writing ${formatBytes(Math.floor(region / bs) * bs)} of verify pattern first\n`,
       );
     }
+    // On a terminal, a live line of IOPS, bandwidth and time, rewritten in place (fio's).
+    const line = io.progress
+      ? new PerfProgressLine(
+        (t) => io.stderr(t),
+        runtimeSec === undefined ? undefined : runtimeSec + (rampTimeSec ?? 0),
+      )
+      : undefined;
     const r = await runPerf(ns, {
       rw,
       bs,
@@ -968,22 +977,8 @@ async function cmdPerf(flags: Flags, io: CliIo, json: boolean): Promise<number> 
       rampTimeSec,
       rwmixread,
       verify,
-      progress: io.progress
-        ? (() => {
-          let last = { r: 0, w: 0, b: 0, t: 0 };
-          return (p: PerfProgress) => {
-            const dt = p.elapsedSec - last.t;
-            io.stderr(
-              `\rperf: [r=${Math.round((p.readIos - last.r) / dt)} w=${
-                Math.round((p.writeIos - last.w) / dt)
-              } IOPS] [${formatBytes((p.bytes - last.b) / dt)}/s] [${p.elapsedSec.toFixed(0)}s]   `,
-            );
-            last = { r: p.readIos, w: p.writeIos, b: p.bytes, t: p.elapsedSec };
-          };
-        })()
-        : undefined,
-    });
-    if (io.progress) io.stderr("\n");
+      progress: line === undefined ? undefined : (p) => line.update(p),
+    }).finally(() => line?.end());
     const result = {
       rw: r.rw,
       bs: r.bs,
@@ -1144,5 +1139,7 @@ function usageLine(command: string): string {
 }
 
 if (import.meta.main) {
+  // The CPU's CRC32 instruction for digests when the native addon loads (fast_crc32c.ts).
+  await useFastCrc32c();
   process.exitCode = await main(process.argv.slice(2));
 }

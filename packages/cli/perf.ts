@@ -324,6 +324,7 @@ export async function runPerf(device: PerfDevice, o: PerfOptions): Promise<PerfR
   let ticks = 0;
   let cpuStart = -1;
   let cpuEnd = -1;
+  let reportDue: (now: number) => void = () => {};
 
   const nextUnit = (): number => {
     if (!random) {
@@ -370,7 +371,10 @@ export async function runPerf(device: PerfDevice, o: PerfOptions): Promise<PerfR
       } finally {
         if (busy !== undefined) busy[u] = 0;
       }
-      if (timed) now = performance.now();
+      if (timed) {
+        now = performance.now();
+        reportDue(now);
+      }
       if (isRead) done.read++;
       else done.write++;
       done.bytes += bs;
@@ -400,18 +404,28 @@ export async function runPerf(device: PerfDevice, o: PerfOptions): Promise<PerfR
     }
   };
 
+  // Progress about once a second: from the I/O loop (a device that completes in microtasks, as
+  // the loopback transport does, never lets a timer run) and from a timer (one that stalls).
   let progress: ReturnType<typeof setInterval> | undefined;
+  let nextReport = start + 1000;
+  const report = (at: number) => {
+    nextReport = at + 1000;
+    o.progress?.({
+      readIos: done.read,
+      writeIos: done.write,
+      bytes: done.bytes,
+      elapsedSec: (at - start) / 1000,
+    });
+  };
   if (o.progress !== undefined) {
-    const report = o.progress;
     progress = setInterval(() => {
-      report({
-        readIos: done.read,
-        writeIos: done.write,
-        bytes: done.bytes,
-        elapsedSec: (performance.now() - start) / 1000,
-      });
-    }, 1000);
+      const at = performance.now();
+      if (at >= nextReport - 50) report(at);
+    }, 250);
   }
+  reportDue = o.progress === undefined ? () => {} : (at) => {
+    if (at >= nextReport) report(at);
+  };
   try {
     await Promise.all(Array.from({ length: iodepth }, (_, i) => worker(i)));
   } finally {

@@ -78,6 +78,7 @@ import { serveMetrics } from "./metrics.ts";
 import { isSpdkConfig, loadSpdkConfig, rpcMethods, type SpdkConfig } from "./rpc_methods.ts";
 import { serveRpc } from "./rpc_server.ts";
 import "@nvmf/transport-loopback";
+import { useFastCrc32c } from "./fast_crc32c.ts";
 
 /** The subsystem NQN served when `--nqn` is not given. */
 export const DEFAULT_NQN = "nqn.2026-01.dev.nvmf:target";
@@ -711,5 +712,7 @@ function signalled(): Promise<string> {
 }
 
 if (import.meta.main) {
+  // The CPU's CRC32 instruction for digests when the native addon loads (fast_crc32c.ts).
+  await useFastCrc32c();
   process.exit(await main(process.argv.slice(2)));
 }

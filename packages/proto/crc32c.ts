@@ -5,7 +5,9 @@
  *
  * Pure TypeScript, slicing-by-16 over tables built once on first use: no WebAssembly, no native
  * addon, so it needs no permission on Deno or Bun (see the package README for the benchmark
- * behind that choice).
+ * behind that choice). A program that may load native code (the target daemon and the `nvmf`
+ * tool do) can put a faster implementation behind both functions with
+ * {@linkcode setCrc32cImplementation}; every caller, the NVMe/TCP digests included, then uses it.
  *
  * @example Usage
  * ```ts
@@ -29,6 +31,60 @@ let littleEndian = false;
 /** Word view of the last buffer digested, reused while callers keep passing the same buffer. */
 let wordsBuffer: ArrayBufferLike | undefined;
 let words: Int32Array = new Int32Array(0);
+
+/** A CRC32C of whole buffers: `(data, crc)` continues `crc` as {@linkcode crc32c} does. */
+export type Crc32cImplementation = (data: Uint8Array, crc: number) => number;
+
+/** The implementation set by {@linkcode setCrc32cImplementation}, if any. */
+let external: Crc32cImplementation | undefined;
+/** Inputs shorter than this stay in TypeScript: a native call costs more than a header's CRC. */
+let externalMin = 0;
+
+/**
+ * Puts another CRC32C implementation (e.g. a native one using the CPU's CRC32 instruction)
+ * behind {@linkcode crc32c} and {@linkcode crc32cRange} for inputs of at least `minBytes`;
+ * `undefined` restores the TypeScript one. It is checked against known digests first and
+ * refused (returning false, nothing changed) when it gives a wrong one.
+ *
+ * @param impl The implementation, or `undefined` for the built-in one.
+ * @param minBytes Shorter inputs stay with the built-in one (default 512).
+ * @returns Whether `impl` is now in use (true for `undefined`).
+ * @example Usage
+ * ```ts
+ * import { crc32c, setCrc32cImplementation } from "@nvmf/proto/crc32c";
+ * import assert from "node:assert/strict";
+ * // One that gets the known digests wrong is refused; the built-in one stays.
+ * assert.equal(setCrc32cImplementation(() => 0), false);
+ * assert.equal(crc32c(new TextEncoder().encode("123456789")), 0xe3069283);
+ * assert.equal(setCrc32cImplementation(undefined), true);
+ * ```
+ */
+export function setCrc32cImplementation(
+  impl: Crc32cImplementation | undefined,
+  minBytes = 512,
+): boolean {
+  if (impl === undefined) {
+    external = undefined;
+    return true;
+  }
+  // Check it: the RFC 3720 B.4 vector, a continuation, and a long unaligned run.
+  external = undefined;
+  const check = new TextEncoder().encode("123456789");
+  const long = new Uint8Array(4099);
+  for (let i = 0; i < long.length; i++) long[i] = (i * 131 + 7) & 0xff;
+  let ok: boolean;
+  try {
+    ok = impl(check, 0) >>> 0 === 0xe3069283 &&
+      impl(check.subarray(4), impl(check.subarray(0, 4), 0)) >>> 0 === 0xe3069283 &&
+      impl(long.subarray(3), 0) >>> 0 === crc32c(long.subarray(3));
+  } catch {
+    ok = false;
+  }
+  if (!ok) return false;
+  external = impl;
+  externalMin = minBytes;
+  return true;
+}
 
 /** Inputs shorter than this go byte by byte: a word view is not worth creating for them. */
 const WORD_PATH_MIN = 64;
@@ -104,6 +160,9 @@ export function crc32cRange(data: Uint8Array, start: number, end: number, crc = 
     throw new RangeError(
       `Cannot compute CRC32C over [${start}, ${end}): outside the ${data.length}-byte buffer`,
     );
+  }
+  if (external !== undefined && end - start >= externalMin) {
+    return external(data.subarray(start, end), crc) >>> 0;
   }
   const t = tables();
   let c = ~crc;

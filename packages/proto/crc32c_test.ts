@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { crc32c, crc32cRange } from "./crc32c.ts";
+import { crc32c, crc32cRange, setCrc32cImplementation } from "./crc32c.ts";
 import { loadStream, splitPdus, streamFile } from "./_fixtures.ts";
 import { PduFlags } from "./constants.ts";
 import { CH_FLAGS, CH_HLEN, CH_PDO, CH_PLEN } from "./tcp_pdu.ts";
@@ -117,4 +117,42 @@ test("crc32c() reproduces every digest Linux sent in the digests capture", () =>
   // shared/fixtures/README.md: 108 header digests and 28 data digests, all valid.
   assert.equal(headers, 108);
   assert.equal(datas, 28);
+});
+
+test("setCrc32cImplementation routes inputs from minBytes up to a checked implementation", () => {
+  // A bit-at-a-time CRC32C, independent of the tables, standing in for a native one.
+  let calls = 0;
+  const bitwise = (data: Uint8Array, crc: number) => {
+    calls++;
+    let c = ~crc;
+    for (const b of data) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const data = new Uint8Array(1000).map((_, i) => (i * 37 + 11) & 0xff);
+  const want = crc32c(data);
+  try {
+    assert.equal(setCrc32cImplementation((d) => d.length), false);
+    assert.equal(
+      setCrc32cImplementation(() => {
+        throw new Error("no");
+      }),
+      false,
+    );
+    assert.equal(setCrc32cImplementation(bitwise, 300), true);
+    calls = 0;
+    assert.equal(crc32cRange(data, 1, 301), crc32c(data.subarray(1, 301)));
+    assert.equal(crc32c(data), want);
+    assert.equal(crc32c(data.subarray(0, 100)), crc32c(data.subarray(0, 100)));
+    assert.equal(calls, 3); // the two runs of 300 bytes and more, and 1000; not the 100
+    assert.equal(crc32c(data.subarray(500), crc32c(data.subarray(0, 500))), want);
+    assert.throws(() => crc32cRange(data, 0, 1001), RangeError);
+  } finally {
+    assert.equal(setCrc32cImplementation(undefined), true);
+  }
+  calls = 0;
+  assert.equal(crc32c(data), want);
+  assert.equal(calls, 0);
 });
