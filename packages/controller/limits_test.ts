@@ -168,12 +168,22 @@ test("a write whose data never comes after R2T fails with Transient Transport Er
 /**
  * Idle sockets against one target while a real host connects and does I/O. The count is
  * NVMF_IDLE_SOCKETS (default 1000; `deno task idle` runs 10,000). A child process holds the
- * idle ends, so this process's descriptors (and RSS) are the target's.
+ * idle ends, so this process's descriptors are the target's. The bound is on what this test's
+ * isolate holds (V8 heap used plus ArrayBuffers: the target's state and receive buffers): under
+ * `deno test --parallel` the process's RSS also carries whatever other test files run beside it
+ * (the soak's hosts, for one), so RSS is printed, not judged, here; `deno task idle` runs this
+ * file alone, where the RSS it prints is the target's.
  */
 const IDLE = Number(process.env.NVMF_IDLE_SOCKETS ?? 1000);
 // The bound: 48 MiB plus 24 KiB per idle socket (measured: about 20 KiB, most of it the 16 KiB
 // a connection's receive buffer starts with, allocated at accept).
-const RSS_BOUND = (48 << 20) + IDLE * 24 * 1024;
+const MEMORY_BOUND = (48 << 20) + IDLE * 24 * 1024;
+
+/** What this isolate holds: V8 heap in use plus external memory (ArrayBuffers). */
+function isolateMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
 
 function spawnIdle(port: number, count: number): Promise<{ child: ChildProcess; ready: number }> {
   const script = fileURLToPath(new URL("./_idle_sockets.ts", import.meta.url));
@@ -194,9 +204,10 @@ function spawnIdle(port: number, count: number): Promise<{ child: ChildProcess; 
   });
 }
 
-test(`${IDLE} idle sockets neither stop a real host nor push RSS past the bound`, async () => {
+test(`${IDLE} idle sockets neither stop a real host nor push memory past the bound`, async () => {
   const { target, port } = await tcpTarget({ connectTimeout: 600_000 });
   const before = process.memoryUsage().rss;
+  const beforeHeld = isolateMemory();
   const opened = performance.now();
   const { child, ready } = await spawnIdle(port, IDLE);
   try {
@@ -216,13 +227,15 @@ test(`${IDLE} idle sockets neither stop a real host nor push RSS past the bound`
     for (let lba = 0; lba < 1024; lba += 128) assert.deepEqual(await ns.read(lba, 128), data);
     const ioMs = performance.now() - t0;
     const grown = process.memoryUsage().rss - before;
+    const held = isolateMemory() - beforeHeld;
+    const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     console.log(
       `${IDLE} idle sockets (opened and accepted in ${openMs.toFixed(0)} ms): host connected ` +
-        `and did 16 I/Os of 64 KiB in ${ioMs.toFixed(0)} ms; target RSS grew ${
-          (grown / 2 ** 20).toFixed(1)
-        } MiB (bound ${RSS_BOUND / 2 ** 20} MiB)`,
+        `and did 16 I/Os of 64 KiB in ${ioMs.toFixed(0)} ms; heap and buffers grew ${
+          mib(held)
+        } MiB (bound ${mib(MEMORY_BOUND)} MiB), process RSS ${mib(grown)} MiB`,
     );
-    assert.ok(grown < RSS_BOUND, `RSS grew ${grown} bytes`);
+    assert.ok(held < MEMORY_BOUND, `heap and buffers grew ${held} bytes`);
     await ctrl.close();
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));
