@@ -3,12 +3,20 @@
  * other packages, in the way nvme-cli and nvmetcli sit beside Linux's NVMe drivers.
  *
  * - `nvmf` (this module): an NVMe over Fabrics host on the command line, in nvme-cli's style:
- *   discover, list, id-ctrl, id-ns, get-log, get-feature, read, write, flush, compare, and
- *   perf (fio's workload names). {@linkcode main} runs it.
+ *   discover, list, list-subsys, id-ctrl, id-ns, get-log, get-feature, read, write, flush,
+ *   compare, resv-register/acquire/release/report, gen-dhchap-key, check-dhchap-key, and perf
+ *   (fio's workload names). {@linkcode main} runs it.
  * - `@nvmf/cli/target`: the target daemon, a controller serving RAM, file or block device
- *   namespaces over NVMe/TCP, configured by flags, our JSON or nvmetcli's JSON.
+ *   namespaces over NVMe/TCP, configured by flags, our JSON, nvmetcli's JSON or SPDK's
+ *   save_config; `--rpc` serves SPDK-compatible JSON-RPC (`@nvmf/cli/rpc-server`,
+ *   `@nvmf/cli/rpc-methods`, `@nvmf/cli/rpc-keyring`; `@nvmf/cli/rpc` is the client behind
+ *   `deno task rpc`), `--metrics` Prometheus text (`@nvmf/cli/metrics`), `--log-format json`
+ *   JSON log lines (`@nvmf/cli/log`).
  * - `@nvmf/cli/perf`: the perf engine of `nvmf perf`, which the benchmark suite measures with.
  * - `@nvmf/cli/dump`: prints each NVMe/TCP PDU of a captured byte stream.
+ *
+ * The daemon and `nvmf` use the CPU's CRC32 instruction for NVMe/TCP digests when the native
+ * `@node-rs/crc32` loads (permissions granted, e.g. `-A`), else the portable TypeScript one.
  *
  * ```sh
  * deno install -g -A -n nvmf jsr:@nvmf/cli

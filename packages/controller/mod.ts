@@ -17,6 +17,13 @@
  *   backends in {@linkcode Target.bdevs} ({@linkcode BdevRegistry}), counters in
  *   {@linkcode Target.stats} and {@linkcode NamespaceMetrics}; hosts see each change (events,
  *   the Changed Namespace List, the discovery log's generation counter).
+ * - ANA (on by default, as Linux's nvmet): {@linkcode AnaGroups} per subsystem,
+ *   {@linkcode Target.setAnaState}; controllers report the ANA log page, path statuses and
+ *   ANA change events.
+ * - In-band authentication: per-host DH-HMAC-CHAP keys ({@linkcode Subsystem.setHostDhchap});
+ *   a host with a key is admitted on no queue without a successful transaction.
+ * - Limits on what an unauthenticated peer can hold ({@linkcode TargetOptions}: connections in
+ *   total and per address, controllers per subsystem, the connection and data deadlines).
  * - Configuration: {@linkcode parseTargetConfig} (our JSON), {@linkcode parseNvmetcliConfig}
  *   (what Linux's `nvmetcli save` writes) and {@linkcode applyConfig}.
  *
