@@ -15,7 +15,7 @@ import type { OurTarget } from "./_kernel.ts";
 const BUILD = `${INTEROP_DIR}build-6.12`;
 const HAVE_612 = existsSync(`${BUILD}/vmlinux`) || existsSync(`${BUILD}/vmlinuz`);
 const SKIP = HAVE_612 ? false : `the Linux 6.12 interop build is missing (${BUILD}): run ` +
-  "KERNEL_PKG=linux-image-6.12.100+deb12-amd64 INTEROP_BUILD=../shared/interop/build-6.12 " +
+  "KERNEL_PKG=linux-image-6.12.100+deb12-amd64 INTEROP_BUILD=$PWD/../shared/interop/build-6.12 " +
   "bash ../shared/interop/setup.sh";
 const ENV = { INTEROP_BUILD: BUILD };
 const OUR_NQN = "nqn.2026-01.test:nvmf-auth";
