@@ -43,7 +43,8 @@ const deno: any = (globalThis as any).Deno;
 /** True when the plain `Deno.connect` variant can run. */
 export const denoAvailable: boolean = typeof deno?.connect === "function";
 
-function fromStream(s: ByteStream): RawConn {
+/** Our `ByteStream` (`@nvmf/transport-tcp/stream`) as a {@linkcode RawConn}. */
+export function fromStream(s: ByteStream): RawConn {
   return {
     read: (into) => s.read(into),
     write: (data) => s.writev([data]),

@@ -3,7 +3,8 @@
  *
  * 0. **two-process** (`two_process.ts`): what users run — the target daemon as one process,
  *    `nvmf perf` as another — against the raw ceiling between two processes, measured in the same
- *    run, with the targets of issue 16.
+ *    run, with the targets of issue 16; then **two-process-bun**, the same table with the daemon,
+ *    the tool and both raw ends on Bun (`bun run` of the same files).
  *
  * Then the code's own ceiling, host and target in one process:
  *
@@ -20,7 +21,7 @@
  *
  * Usage: `deno run -A bench/run.ts [--json FILE] [--seconds S] [--warmup S] [--rss-seconds S]
  * [--rss-namespace MIB]
- * [--only two-process,raw,transport,e2e,memory]`
+ * [--only two-process,two-process-bun,raw,transport,e2e,memory]`
  *
  * @module
  */
@@ -66,7 +67,7 @@ function parseArgs(args: string[]): Options {
     timing: { warmup: 0.5, seconds: 1.5 },
     rssSeconds: 20,
     rssNamespace: 16 * 1024 * 1024,
-    only: new Set(["two-process", "raw", "transport", "e2e", "memory"]),
+    only: new Set(["two-process", "two-process-bun", "raw", "transport", "e2e", "memory"]),
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -676,6 +677,15 @@ if (import.meta.main) {
       { warmup: o.timing.warmup, seconds: Math.max(2, o.timing.seconds) },
       rows,
       progress,
+    );
+  }
+  if (o.only.has("two-process-bun")) {
+    console.error("two processes on Bun: the same daemon and nvmf perf (bun run), raw node:net");
+    await runTwoProcess(
+      { warmup: o.timing.warmup, seconds: Math.max(2, o.timing.seconds) },
+      rows,
+      progress,
+      "bun",
     );
   }
   if (o.only.has("raw")) refs = await runRaw(o, rows);

@@ -15,14 +15,17 @@
  * - **memory**: a fresh daemon with a 16 MiB RAM namespace, one `nvmf perf` with 64 I/O queues
  *   (connections) at QD 32 each, the daemon's RSS (`/proc/PID/status`) sampled every 100 ms.
  *
- * Run alone: `deno run -A bench/two_process.ts [--seconds S]` (or `bench/run.ts --only
- * two-process`).
+ * With `--runtime bun` the daemon, the tool and both raw ends run on Bun (`bun run` of the same
+ * files; rows `2p.bun.*`), the raw ends over `node:net` as our transport is there.
+ *
+ * Run alone: `deno run -A bench/two_process.ts [--seconds S] [--runtime deno,bun]` (or
+ * `bench/run.ts --only two-process,two-process-bun`).
  *
  * @module
  */
 
 import { judge, type Row, type Target, type Timing } from "./_workload.ts";
-import { driveRequests, fromDeno, pumpRead } from "./raw.ts";
+import type { PumpResult, RequestResponseResult } from "./raw.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TARGET_SCRIPT = new URL("packages/cli/target.ts", ROOT).pathname;
@@ -48,6 +51,32 @@ export const TWO_PROCESS_TARGETS: Record<string, Target> = {
   rss: { of: "value", op: "<=", bound: 150 },
 };
 
+/** The runtime the daemon, the tool and both raw ends run on. */
+export type Runtime = "deno" | "bun";
+
+/** The pinned Bun of `deno task test:bun`, when `bun` is not on the PATH. */
+const BUN_NPM = "bun@1.4.5";
+let bunPath: string | undefined;
+
+/** The executable and leading arguments that run `script` on `runtime`. */
+async function runner(runtime: Runtime): Promise<string[]> {
+  if (runtime === "deno") return [Deno.execPath(), "run", "-A"];
+  if (bunPath === undefined) {
+    const exec = async (cmd: string, args: string[]) => {
+      try {
+        const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+        return o.success ? new TextDecoder().decode(o.stdout).trim() : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const print = ["-e", "console.log(process.execPath)"];
+    bunPath = await exec("bun", print) ?? await exec("npx", ["--yes", BUN_NPM, ...print]);
+    if (bunPath === undefined) throw new Error(`Cannot find Bun: neither bun nor npx ${BUN_NPM}`);
+  }
+  return [bunPath, "run"];
+}
+
 interface Child {
   pid: number;
   /** The first stdout line `ready` accepted, mapped. */
@@ -57,12 +86,14 @@ interface Child {
 
 /** Spawns `deno run -A script args`, waits for a stdout line `ready` accepts, drains the rest. */
 async function spawn(
+  runtime: Runtime,
   script: string,
   args: string[],
   ready: (line: string) => boolean,
 ): Promise<Child> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
+  const [exe, ...pre] = await runner(runtime);
+  const child = new Deno.Command(exe, {
+    args: [...pre, script, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
@@ -112,11 +143,15 @@ function freePort(): number {
   return port;
 }
 
-async function startTarget(ram: string): Promise<{ child: Child; port: number }> {
+async function startTarget(
+  runtime: Runtime,
+  ram: string,
+): Promise<{ child: Child; port: number }> {
   for (let attempt = 0;; attempt++) {
     const port = freePort();
     try {
       const child = await spawn(
+        runtime,
         TARGET_SCRIPT,
         ["--ram", ram, "--listen", `127.0.0.1:${port}`],
         (l) => l.includes("listening on tcp"),
@@ -143,10 +178,14 @@ interface PerfDir {
 }
 
 /** Runs `nvmf perf` as its own process against the target on `port`. */
-async function perf(port: number, flags: string[]): Promise<{ json: PerfJson; flags: string }> {
+async function perf(
+  runtime: Runtime,
+  port: number,
+  flags: string[],
+): Promise<{ json: PerfJson; flags: string }> {
+  const [exe, ...pre] = await runner(runtime);
   const args = [
-    "run",
-    "-A",
+    ...pre,
     TOOL_SCRIPT,
     "perf",
     ...["-t", "tcp", "-a", "127.0.0.1", "-s", String(port), "-n", SUBNQN, "-q", HOSTNQN],
@@ -154,8 +193,7 @@ async function perf(port: number, flags: string[]): Promise<{ json: PerfJson; fl
     "-o",
     "json",
   ];
-  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .output();
+  const out = await new Deno.Command(exe, { args, stdout: "piped", stderr: "piped" }).output();
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
     throw new Error(`nvmf perf ${flags.join(" ")} failed: ${err}`);
@@ -174,13 +212,38 @@ export interface TwoProcessRefs {
   rr1?: { id: string; value: number };
 }
 
-async function rawPeer(args: string[]): Promise<{ child: Child; port: number }> {
-  const child = await spawn(PEER_SCRIPT, args, (l) => l.startsWith("{"));
+async function rawPeer(runtime: Runtime, args: string[]): Promise<{ child: Child; port: number }> {
+  const child = await spawn(runtime, PEER_SCRIPT, ["serve", ...args], (l) => l.startsWith("{"));
   return { child, port: JSON.parse(child.ready).port };
 }
 
-async function dialPeer(port: number) {
-  return fromDeno(await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" }));
+/** Runs the driving end of a raw case as its own process against the peer on `port`. */
+async function rawDrive<T>(
+  runtime: Runtime,
+  args: string[],
+  port: number,
+  timing: Timing,
+): Promise<T> {
+  const [exe, ...pre] = await runner(runtime);
+  const out = await new Deno.Command(exe, {
+    args: [
+      ...pre,
+      PEER_SCRIPT,
+      "drive",
+      ...args,
+      String(port),
+      String(timing.warmup),
+      String(timing.seconds),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || !text.startsWith("{")) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
+    throw new Error(`raw_peer drive ${args.join(" ")} failed: ${err}`);
+  }
+  return JSON.parse(text) as T;
 }
 
 /**
@@ -194,8 +257,16 @@ export async function runTwoProcess(
   timing: Timing,
   rows: Row[],
   progress: (row: Row) => void,
+  runtime: Runtime = "deno",
 ): Promise<void> {
+  // Row ids and labels: "2p.*" for Deno (as before), "2p.bun.*" for Bun.
+  const rid = (id: string) => runtime === "deno" ? id : id.replace(/^2p\./, "2p.bun.");
+  const rlabel = (label: string) => runtime === "deno" ? label : label.replace(/^2p /, "2p bun ");
   const push = (row: Row) => {
+    row.id = rid(row.id);
+    row.label = rlabel(row.label);
+    if (row.ratioTo !== undefined) row.ratioTo = rid(row.ratioTo);
+    if (runtime !== "deno") row.detail = { ...row.detail, runtime };
     rows.push(row);
     progress(row);
   };
@@ -211,15 +282,15 @@ export async function runTwoProcess(
     });
   const refs: TwoProcessRefs = {};
 
-  // Raw: a child process is the far end, this process the near one.
+  // Raw: two child processes, the far end serving and the near one driving.
   try {
-    const peer = await rawPeer(["pump"]);
+    const peer = await rawPeer(runtime, ["pump"]);
     try {
-      const p = await pumpRead(await dialPeer(peer.port), timing);
+      const p = await rawDrive<PumpResult>(runtime, ["pump"], peer.port, timing);
       const row: Row = {
         id: "2p.raw.pump",
         layer: "two-process",
-        label: "2p raw pump 128k (child writes, parent reads)",
+        label: "2p raw pump 128k (one child writes, one reads)",
         value: p.gbPerSec,
         unit: "GB/s",
         detail: { bytes: p.bytes, seconds: p.seconds },
@@ -236,9 +307,14 @@ export async function runTwoProcess(
     const id = `2p.raw.rr.qd${qd}`;
     const label = `2p raw req/resp 72B/4144B qd${qd}`;
     try {
-      const peer = await rawPeer(["rr", String(qd)]);
+      const peer = await rawPeer(runtime, ["rr", String(qd)]);
       try {
-        const r = await driveRequests(await dialPeer(peer.port), qd, timing);
+        const r = await rawDrive<RequestResponseResult>(
+          runtime,
+          ["rr", String(qd)],
+          peer.port,
+          timing,
+        );
         const row: Row = {
           id,
           layer: "two-process",
@@ -316,7 +392,7 @@ export async function runTwoProcess(
 
   let target: { child: Child; port: number } | undefined;
   try {
-    target = await startTarget("1G");
+    target = await startTarget(runtime, "1G");
     const port = target.port;
     await step(
       "2p.write.first",
@@ -325,7 +401,7 @@ export async function runTwoProcess(
         ours(
           "2p.write.first",
           "2p seqwrite 128k qd16, first pass over fresh RAM",
-          await perf(port, seq("write")),
+          await perf(runtime, port, seq("write")),
           "seq",
           "write",
         ),
@@ -334,7 +410,7 @@ export async function runTwoProcess(
       ours(
         "2p.write.rewrite",
         "2p seqwrite 128k qd16, rewrite",
-        await perf(port, seq("write")),
+        await perf(runtime, port, seq("write")),
         "seq",
         "write",
       ));
@@ -366,7 +442,13 @@ export async function runTwoProcess(
     ];
     for (const [id, label, flags, kind, dir, to] of cases) {
       await step(id, label, async () => {
-        const row = ours(id, label, await perf(port, [...flags, ...timed(timing)]), kind, dir);
+        const row = ours(
+          id,
+          label,
+          await perf(runtime, port, [...flags, ...timed(timing)]),
+          kind,
+          dir,
+        );
         if (to === "pump" || to === "rr32" || to === "rr1") {
           const target = id === "2p.seqread"
             ? TWO_PROCESS_TARGETS.seqread
@@ -382,11 +464,11 @@ export async function runTwoProcess(
     }
     // The region again in 4 KiB writes, then the same 4 KiB random reads.
     await step("2p.randread.qd32.after4k", "2p randread 4k qd32, data written in 4k", async () => {
-      await perf(port, ["--rw", "write", "--bs", "4k", "--iodepth", "32", ...region]);
+      await perf(runtime, port, ["--rw", "write", "--bs", "4k", "--iodepth", "32", ...region]);
       const row = ours(
         "2p.randread.qd32.after4k",
         "2p randread 4k qd32, data written in 4k",
-        await perf(port, [...rand(32), ...timed(timing)]),
+        await perf(runtime, port, [...rand(32), ...timed(timing)]),
         "rand",
         "read",
       );
@@ -419,9 +501,9 @@ export async function runTwoProcess(
   const rssLabel =
     `2p target RSS, ${RSS_QUEUES} connections qd${RSS_QD} randread 4k, ${RSS_NAMESPACE} namespace`;
   try {
-    small = await startTarget(RSS_NAMESPACE);
+    small = await startTarget(runtime, RSS_NAMESPACE);
     const pid = small.child.pid;
-    await perf(small.port, ["--rw", "write", "--bs", "128k", "--iodepth", "16"]);
+    await perf(runtime, small.port, ["--rw", "write", "--bs", "128k", "--iodepth", "16"]);
     const samples: number[] = [];
     const sample = () => {
       try {
@@ -433,7 +515,7 @@ export async function runTwoProcess(
     const timer = setInterval(sample, 100);
     let p;
     try {
-      p = await perf(small.port, [
+      p = await perf(runtime, small.port, [
         ...["--rw", "randread", "--bs", "4k"],
         ...["--num-queues", String(RSS_QUEUES), "--iodepth", String(RSS_QUEUES * RSS_QD)],
         ...timed({ warmup: 1, seconds: Math.max(3, timing.seconds * 2) }),
@@ -469,11 +551,16 @@ if (import.meta.main) {
   const { formatTable } = await import("./_workload.ts");
   const i = Deno.args.indexOf("--seconds");
   const seconds = i >= 0 ? Number(Deno.args[i + 1]) : 2;
+  const r = Deno.args.indexOf("--runtime");
+  const runtimes = (r >= 0 ? Deno.args[r + 1] : "deno").split(",") as Runtime[];
   const rows: Row[] = [];
-  await runTwoProcess(
-    { warmup: 0.5, seconds },
-    rows,
-    (r) => console.error(`  ${r.label}: ${r.value}`),
-  );
+  for (const runtime of runtimes) {
+    await runTwoProcess(
+      { warmup: 0.5, seconds },
+      rows,
+      (r) => console.error(`  ${r.label}: ${r.value}`),
+      runtime,
+    );
+  }
   console.log(formatTable(rows));
 }
