@@ -112,6 +112,8 @@ export interface DaemonOptions {
   namespaces: { ram?: string; file?: string }[];
   /** Block size of the flag namespaces. */
   blockSize: number | undefined;
+  /** Allocate and touch every RAM namespace's memory before listening. */
+  prefault: boolean;
   /** Allowed host NQNs (empty: any). */
   allowHosts: string[];
   /** DH-HMAC-CHAP keys of the allowed hosts, from the flags after each `--allow-host`. */
@@ -166,6 +168,8 @@ export const USAGE = `Usage: deno task target [flags]
   --ram SIZE               a RAM namespace, e.g. 512M or 1G (repeatable)
   --file PATH              a file or block device namespace (repeatable)
   --block-size N           512 (default) or 4096
+  --prefault               allocate and touch all RAM namespace memory at start, so first
+                           writes run as fast as rewrites (takes the full size at once)
   --allow-host NQN         allow only these hosts (repeatable; default any host)
     --dhchap-key SECRET    after --allow-host: that host must authenticate (DH-HMAC-CHAP)
     --dhchap-ctrl-key SECRET  the controller's secret, for bidirectional authentication
@@ -218,6 +222,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         ram: { type: "string", multiple: true },
         file: { type: "string", multiple: true },
         "block-size": { type: "string" },
+        prefault: { type: "boolean" },
         "allow-host": { type: "string", multiple: true },
         "dhchap-key": { type: "string", multiple: true },
         "dhchap-ctrl-key": { type: "string", multiple: true },
@@ -320,6 +325,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     nqn: v.nqn,
     namespaces,
     blockSize,
+    prefault: v.prefault ?? false,
     allowHosts: v["allow-host"] ?? [],
     dhchap,
     config: v.config,
@@ -451,6 +457,11 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
     };
   }
   config.target = { ...config.target, ...options.limits };
+  if (options.prefault) {
+    for (const s of config.subsystems) {
+      for (const ns of s.namespaces) if (ns.ram !== undefined) ns.prefault = true;
+    }
+  }
   const spdk = (config as { spdk?: unknown }).spdk !== undefined;
   const listen = options.listen.length > 0 || config.ports.length > 0 || spdk
     ? options.listen

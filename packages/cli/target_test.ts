@@ -28,6 +28,7 @@ test("parseDaemonArgs() defaults: TCP, no namespaces given, any host", () => {
     nqn: undefined,
     namespaces: [],
     blockSize: undefined,
+    prefault: false,
     allowHosts: [],
     dhchap: {},
     config: undefined,
@@ -37,6 +38,17 @@ test("parseDaemonArgs() defaults: TCP, no namespaces given, any host", () => {
     quiet: false,
     help: false,
   });
+});
+
+test("--prefault prefaults the RAM namespaces of the flags, not the files", async () => {
+  const o = parseDaemonArgs(["--ram", "1M", "--file", "/a.img", "--prefault"]);
+  assert.equal(o.prefault, true);
+  const config = await buildConfig(o);
+  assert.deepEqual(config.subsystems[0].namespaces.map((ns) => ns.prefault), [true, undefined]);
+  assert.equal(
+    (await buildConfig(parseDaemonArgs(["--ram", "1M"]))).subsystems[0].namespaces[0].prefault,
+    undefined,
+  );
 });
 
 test("parseDaemonArgs() keeps repeatable flags and namespaces in command line order", () => {

@@ -131,6 +131,8 @@ export interface RamBackendOptions {
 /** Default page size of a {@linkcode RamBackend}. */
 const RAM_PAGE_SIZE = 256 * 1024;
 const RAM_PAGE_SIZE_MAX = 16 * 1024 * 1024;
+/** {@linkcode RamBackend.prefault} touches about this much between two turns of the loop. */
+const PREFAULT_SLICE = 16 * 1024 * 1024;
 
 /**
  * A sparse in-memory namespace: pages are allocated on first write and freed by Write Zeroes
@@ -188,6 +190,41 @@ export class RamBackend implements NamespaceBackend {
   /** Bytes of memory the written pages take. */
   get allocatedBytes(): number {
     return this.#pages.size * this.#pageSize;
+  }
+
+  /**
+   * Allocates every page not allocated yet and touches its memory, so that first writes run as
+   * fast as rewrites: the system's first touch of fresh memory (a page fault for every 4 KiB;
+   * about 11 us each in the VM this was measured in, 0.34 GiB/s) happens here rather than in
+   * the I/O path. The namespace then takes its full size in memory; Write Zeroes and Deallocate
+   * still free pages. Works in slices of about 16 MiB, letting other work run between them.
+   *
+   * @param signal Stops early when aborted (the pages touched so far stay).
+   * @returns Bytes allocated by this call.
+   * @example Usage
+   * ```ts
+   * import { RamBackend } from "@nvmf/controller";
+   * import assert from "node:assert/strict";
+   * const ram = new RamBackend({ size: 4 << 20 });
+   * assert.equal(await ram.prefault(), 4 << 20);
+   * assert.equal(ram.allocatedBytes, 4 << 20);
+   * ```
+   */
+  async prefault(signal?: AbortSignal): Promise<number> {
+    const pages = Math.ceil(this.#bytes / this.#pageSize);
+    const slice = Math.max(1, Math.floor(PREFAULT_SLICE / this.#pageSize));
+    let added = 0;
+    for (let index = 0; index < pages; index++) {
+      if (index % slice === slice - 1) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (signal?.aborted) break;
+      }
+      if (this.#pages.has(index)) continue;
+      // fill() writes every byte: allocation alone leaves the memory untouched.
+      this.#pages.set(index, new Uint8Array(this.#pageSize).fill(0));
+      added += this.#pageSize;
+    }
+    return added;
   }
 
   /**

@@ -62,6 +62,29 @@ test("RamBackend: map() lends a page view within one page and nothing across pag
   assert.equal(ram.allocatedBytes, 65536);
 });
 
+test("RamBackend: prefault() allocates every page, keeps written data, and stops when aborted", async () => {
+  const page = 256 * 1024;
+  const ram = new RamBackend({ size: 3 * page + 4096, blockSize: 4096 }); // the last page partial
+  await ram.write(page, new Uint8Array(4096).fill(9));
+  assert.equal(await ram.prefault(), 3 * page); // four pages, one of them written already
+  assert.equal(ram.allocatedBytes, 4 * page);
+  const back = new Uint8Array(4096);
+  await ram.read(page, back);
+  assert.ok(back.every((b) => b === 9), "written data survives");
+  await ram.read(3 * page, back);
+  assert.ok(back.every((b) => b === 0), "prefaulted pages read as zeroes");
+  assert.equal(await ram.prefault(), 0, "nothing left to allocate");
+  await ram.deallocate(0, page);
+  assert.equal(ram.allocatedBytes, 3 * page, "Deallocate still frees pages");
+
+  const big = new RamBackend({ size: 64 << 20 });
+  const stop = new AbortController();
+  stop.abort();
+  const got = await big.prefault(stop.signal);
+  assert.ok(got > 0 && got < 64 << 20, `stopped after the first slice, not ${got}`);
+  assert.equal(big.allocatedBytes, got);
+});
+
 test("RamBackend: ranges and options are checked", () => {
   const ram = new RamBackend({ size: 1 << 20 });
   assert.equal(ram.blockSize, 512);

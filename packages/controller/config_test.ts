@@ -14,6 +14,7 @@ import {
   parseTargetConfig,
 } from "./config.ts";
 import { Target } from "./target.ts";
+import type { RamBackend } from "./backend.ts";
 
 function fieldOf(fn: () => unknown): string {
   try {
@@ -199,6 +200,21 @@ const NVMETCLI = {
   ],
 };
 
+test("parseTargetConfig() takes prefault for RAM namespaces only", () => {
+  const c = parseTargetConfig({
+    subsystems: [{ nqn: "x", namespaces: [{ ram: "1M", prefault: true }] }],
+  });
+  assert.equal(c.subsystems[0].namespaces[0].prefault, true);
+  assert.equal(
+    fieldOf(() =>
+      parseTargetConfig({
+        subsystems: [{ nqn: "x", namespaces: [{ file: "/a", prefault: true }] }],
+      })
+    ),
+    "subsystems[0].namespaces[0].prefault",
+  );
+});
+
 test("parseNvmetcliConfig() maps ports, subsystems, namespaces and hosts", () => {
   const config = parseNvmetcliConfig(NVMETCLI);
   assert.deepEqual(config.ports[0], {
@@ -275,13 +291,14 @@ test("applyConfig() opens RAM and file namespaces, adds subsystems and listens",
       ports: [{ transport: "config-test-loop", traddr: "apply", portid: 3 }],
       subsystems: [{
         nqn: "nqn.2026-01.dev.nvmf:apply",
-        namespaces: [{ ram: "1M" }, { file: path, blockSize: 512, readOnly: true }],
+        namespaces: [{ ram: "1M", prefault: true }, { file: path, blockSize: 512, readOnly: true }],
       }],
     });
     const target = new Target(config.target);
     const ports = await applyConfig(target, config);
     assert.equal(ports[0].portid, 3);
     const sub = target.subsystem("nqn.2026-01.dev.nvmf:apply")!;
+    assert.equal((sub.namespaces[0].backend as RamBackend).allocatedBytes, 1 << 20, "prefaulted");
     assert.deepEqual(sub.namespaces.map((ns) => [ns.nsid, ns.blockSize, ns.readOnly]), [[
       1,
       512,
