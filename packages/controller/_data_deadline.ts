@@ -29,6 +29,56 @@ export class DataTimeoutError extends Error {
   }
 }
 
+/** A transfer waiting for its data, with its deadline (`performance.now()` milliseconds). */
+interface Waiter {
+  deadline: number;
+  expire(): void;
+}
+
+/**
+ * Every transfer waiting for its data, in the process: one timer, armed for the earliest
+ * deadline, watches them all, instead of a timer and a `Promise.race` per command (in a profile
+ * of Bun's daemon under 128 KiB writes, `setTimeout` alone was 5% of its CPU; on Deno about 1%
+ * of the CPU per write). A transfer leaves the set when its data has come or its queue pair
+ * ended; the timer is cleared when the set empties.
+ */
+const waiting = new Set<Waiter>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let armedFor = Infinity;
+
+function arm(deadline: number): void {
+  if (deadline >= armedFor) return;
+  if (timer !== undefined) clearTimeout(timer);
+  armedFor = deadline;
+  timer = setTimeout(sweep, Math.max(0, deadline - performance.now()));
+}
+
+/** A transfer's data came (or its queue pair ended): no deadline left to watch when it was the last. */
+function settled(w: Waiter): void {
+  waiting.delete(w);
+  if (waiting.size === 0 && timer !== undefined) {
+    clearTimeout(timer);
+    timer = undefined;
+    armedFor = Infinity;
+  }
+}
+
+function sweep(): void {
+  timer = undefined;
+  armedFor = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const w of waiting) {
+    if (w.deadline <= now) {
+      waiting.delete(w);
+      w.expire();
+    } else if (w.deadline < next) {
+      next = w.deadline;
+    }
+  }
+  if (next !== Infinity) arm(next);
+}
+
 /**
  * Receives a command's data from the host within `ms` (data fetched from the host; in-capsule
  * data is already there and has no deadline).
@@ -50,14 +100,25 @@ export function receiveWithin(
   // In-capsule data came with the command: nothing to wait for, so no timer (a timer and a
   // race per 4 KiB write cost a third of the controller's CPU per write).
   if (ms <= 0 || cmd.sqe[SQE_DPTR + SGL_IDENTIFIER] === IN_CAPSULE) return received;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      received.catch(() => {}); // it ends when the queue pair closes
-      reject(
-        new DataTimeoutError(`No data for a ${into.length}-byte transfer within ${ms} ms`),
-      );
-    }, ms);
+  return new Promise<void>((resolve, reject) => {
+    const w: Waiter = {
+      deadline: performance.now() + ms,
+      expire: () => {
+        received.catch(() => {}); // it ends when the queue pair closes
+        reject(new DataTimeoutError(`No data for a ${into.length}-byte transfer within ${ms} ms`));
+      },
+    };
+    waiting.add(w);
+    arm(w.deadline);
+    received.then(
+      () => {
+        settled(w);
+        resolve();
+      },
+      (e) => {
+        settled(w);
+        reject(e);
+      },
+    );
   });
-  return Promise.race([received, expired]).finally(() => clearTimeout(timer));
 }
