@@ -35,6 +35,8 @@ import {
 } from "@nvmf/proto";
 import {
   augmentedChallenge,
+  DH_GROUPS,
+  DHCHAP_HASHES,
   type DhchapHash,
   dhchapResponse,
   type DhchapSecret,
@@ -90,6 +92,79 @@ export interface DhchapHostSettings {
   hash: DhchapHash;
   /** The DH group asked for. */
   dhgroup: DhGroup;
+  /**
+   * Whether the hash and the DH group were configured for this host (else they are the defaults,
+   * `hmac(sha256)` and `null`, and a target-wide {@linkcode DhchapPolicy} chooses, when set).
+   */
+  configured: { hash: boolean; dhgroup: boolean };
+}
+
+/**
+ * What a target allows hosts whose hash or DH group is not configured (SPDK's `nvmf_set_config`
+ * `dhchap_digests` / `dhchap_dhgroups`): the strongest of these that the host offers is chosen,
+ * as SPDK's target does. A list left out allows all. Without a policy such a host gets
+ * `hmac(sha256)` (or the first hash it offers) and the `null` group, as Linux's nvmet defaults.
+ */
+export interface DhchapPolicy {
+  /** Hashes allowed: `sha256`, `sha384`, `sha512` (or `hmac(sha256)` and so on). */
+  digests?: readonly string[];
+  /** DH groups allowed: `null`, `ffdhe2048`, ..., `ffdhe8192`. */
+  dhgroups?: readonly string[];
+}
+
+/** A {@linkcode DhchapPolicy} checked: the allowed hashes and groups, strongest first. */
+export interface ParsedDhchapPolicy {
+  /** Allowed hashes, strongest first. */
+  hashes: readonly DhchapHash[];
+  /** Allowed DH groups, strongest first. */
+  dhgroups: readonly DhGroup[];
+}
+
+/**
+ * Checks a {@linkcode DhchapPolicy}.
+ *
+ * @param policy The policy.
+ * @returns The allowed hashes and groups, strongest first.
+ * @throws {RangeError} Naming the field and the name it does not know, or an empty list.
+ */
+export function parseDhchapPolicy(policy: DhchapPolicy): ParsedDhchapPolicy {
+  const pick = <T extends { name: string }>(
+    field: string,
+    names: readonly string[] | undefined,
+    all: readonly T[],
+    byName: (n: string) => T | undefined,
+    known: string,
+  ): T[] => {
+    if (names === undefined) return [...all].reverse();
+    if (!Array.isArray(names) || names.length === 0) {
+      throw new RangeError(`Cannot use ${field}: give one or more of ${known}`);
+    }
+    const chosen = new Set<T>();
+    for (const n of names) {
+      const item = typeof n === "string" ? byName(n) : undefined;
+      if (item === undefined) {
+        throw new RangeError(`Cannot use ${field} ${JSON.stringify(n)}: expected ${known}`);
+      }
+      chosen.add(item);
+    }
+    return [...all].reverse().filter((x) => chosen.has(x));
+  };
+  return {
+    hashes: pick(
+      "dhchap_digests",
+      policy.digests,
+      DHCHAP_HASHES,
+      hashByName,
+      "sha256, sha384, sha512",
+    ),
+    dhgroups: pick(
+      "dhchap_dhgroups",
+      policy.dhgroups,
+      DH_GROUPS,
+      dhGroupByName,
+      "null, ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192",
+    ),
+  };
 }
 
 /**
@@ -124,7 +199,13 @@ export function parseDhchapHostKeys(keys: DhchapHostKeys, hostnqn: string): Dhch
         "expected null, ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144 or ffdhe8192",
     );
   }
-  return { key, ctrlKey, hash, dhgroup };
+  return {
+    key,
+    ctrlKey,
+    hash,
+    dhgroup,
+    configured: { hash: keys.hash !== undefined, dhgroup: keys.dhgroup !== undefined },
+  };
 }
 
 /** A controller's authentication state: settings, NQNs, its one DH key pair (as Linux). */
@@ -132,12 +213,20 @@ export class ControllerAuth {
   readonly settings: DhchapHostSettings;
   readonly hostnqn: string;
   readonly subnqn: string;
+  /** The target's policy when the controller was made, for what the settings leave open. */
+  readonly policy: ParsedDhchapPolicy | undefined;
   readonly #kh: Uint8Array;
   readonly #kc: Uint8Array | undefined;
   #pair: DhKeyPair | undefined;
 
-  constructor(settings: DhchapHostSettings, hostnqn: string, subnqn: string) {
+  constructor(
+    settings: DhchapHostSettings,
+    hostnqn: string,
+    subnqn: string,
+    policy?: ParsedDhchapPolicy,
+  ) {
     this.settings = settings;
+    this.policy = policy;
     this.hostnqn = hostnqn;
     this.subnqn = subnqn;
     this.#kh = settings.key.transform(hostnqn);
@@ -177,6 +266,7 @@ export class QueueAuth {
   #step: Step = "negotiate";
   #tid = 0;
   #hash: DhchapHash;
+  #group: DhGroup;
   #explanation: number = AuthFailureExplanation.FAILED;
   #failureReason = "";
   #c1: Uint8Array | undefined;
@@ -197,6 +287,7 @@ export class QueueAuth {
     this.#ctrl = ctrl;
     this.#qid = qid;
     this.#hash = ctrl.settings.hash;
+    this.#group = ctrl.settings.dhgroup;
     this.#expiry = kato > 0 ? kato : EXPIRY_WITHOUT_KATO;
     this.#end = end;
     this.#arm();
@@ -318,26 +409,42 @@ export class QueueAuth {
     if (m.authid !== AUTH_DHCHAP_AUTHID) {
       return this.#fail(AuthFailureExplanation.INCORRECT_PAYLOAD, `AUTHID ${m.authid}`);
     }
-    const wanted = this.#ctrl.settings.hash;
-    // As Linux: the configured hash, else the first the host offers that is known.
-    const offered = m.hashIds.map(hashById).filter((h) => h !== undefined);
-    const hash = offered.find((h) => h.id === wanted.id) ?? offered[0];
+    const settings = this.#ctrl.settings;
+    const policy = this.#ctrl.policy;
+    let hash: DhchapHash | undefined;
+    if (policy !== undefined && !settings.configured.hash) {
+      // As SPDK: the strongest allowed hash the host offers.
+      hash = policy.hashes.find((h) => m.hashIds.includes(h.id));
+    } else {
+      // As Linux: the configured hash, else the first the host offers that is known.
+      const offered = m.hashIds.map(hashById).filter((h) => h !== undefined);
+      hash = offered.find((h) => h.id === settings.hash.id) ?? offered[0];
+    }
     if (hash === undefined) {
       return this.#fail(AuthFailureExplanation.HASH_UNUSABLE, "no usable hash offered");
     }
-    // The DH group is never downgraded: the configured one or nothing.
-    if (!m.dhgroupIds.includes(this.#ctrl.settings.dhgroup.id)) {
+    let group: DhGroup | undefined;
+    if (policy !== undefined && !settings.configured.dhgroup) {
+      group = policy.dhgroups.find((g) => m.dhgroupIds.includes(g.id));
+      if (group === undefined) {
+        return this.#fail(AuthFailureExplanation.DHGROUP_UNUSABLE, "no allowed DH group offered");
+      }
+    } else if (m.dhgroupIds.includes(settings.dhgroup.id)) {
+      group = settings.dhgroup;
+    } else {
+      // The DH group is never downgraded: the configured one or nothing.
       return this.#fail(
         AuthFailureExplanation.DHGROUP_UNUSABLE,
-        `DH group ${this.#ctrl.settings.dhgroup.name} not offered`,
+        `DH group ${settings.dhgroup.name} not offered`,
       );
     }
     this.#hash = hash;
+    this.#group = group;
     this.#step = "challenge";
   }
 
   #reply(m: Extract<AuthMessage, { kind: "reply" }>): void {
-    const group = this.#ctrl.settings.dhgroup;
+    const group = this.#group;
     if (m.response.length !== this.#hash.length) {
       return this.#fail(AuthFailureExplanation.INCORRECT_PAYLOAD, `HL ${m.response.length}`);
     }
@@ -447,7 +554,7 @@ export class QueueAuth {
   }
 
   #challenge(): Uint8Array {
-    const group = this.#ctrl.settings.dhgroup;
+    const group = this.#group;
     this.#c1 = randomChallenge(this.#hash.length);
     this.#s1 = randomSeqnum();
     return encodeChallenge({

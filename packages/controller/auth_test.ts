@@ -350,3 +350,73 @@ test("Subsystem.setHostDhchap() names bad fields and never quotes a secret", asy
   }
   await t.target.close();
 });
+
+// SPDK's nvmf_set_config: a host whose hash and DH group are not configured gets the strongest
+// the target allows that the host offers; a configured host keeps its own (Linux).
+test("a DH-HMAC-CHAP policy picks the strongest allowed hash and group the host offers", async () => {
+  const t = await startTarget();
+  t.subsystem.setHostDhchap(HOSTNQN, { key: KEY });
+  t.target.setDhchapPolicy({ digests: ["sha256", "sha384"], dhgroups: ["null", "ffdhe2048"] });
+  const challenge = async (offer: { hashIds?: number[]; dhgroupIds?: number[] }) => {
+    const { queue } = await connectQueue(t.transport, "t", { subnqn: SUBNQN, kato: 5000 });
+    assert.equal((await authSend(queue, encodeNegotiate({ tid: 3, ...offer }))).status, 0);
+    const { m } = await authReceive(queue);
+    await queue.close();
+    return m;
+  };
+  // Everything offered: SHA-384 (ID 2) and ffdhe2048 (ID 1), the strongest allowed.
+  let m = await challenge({});
+  assert.ok(m.kind === "challenge", m.kind);
+  assert.deepEqual([m.hashId, m.dhgroupId], [2, 1]);
+  // Only weaker ones offered: SHA-256 and the null group.
+  m = await challenge({ hashIds: [1, 3], dhgroupIds: [0, 4] });
+  assert.ok(m.kind === "challenge", m.kind);
+  assert.deepEqual([m.hashId, m.dhgroupId], [1, 0]);
+  // Nothing allowed offered: AUTH_Failure1 with Hash / DH Group Unusable.
+  m = await challenge({ hashIds: [3] });
+  assert.ok(m.kind === "failure1", m.kind);
+  assert.equal(m.explanation, 4); // Hash Function Unusable
+  m = await challenge({ dhgroupIds: [5] });
+  assert.ok(m.kind === "failure1", m.kind);
+  assert.equal(m.explanation, 5); // DH Group Unusable
+  // A host with its own hash and group configured keeps them, whatever the policy.
+  t.subsystem.setHostDhchap(HOSTNQN, { key: KEY, hash: "hmac(sha512)", dhgroup: "ffdhe3072" });
+  m = await challenge({});
+  assert.ok(m.kind === "challenge", m.kind);
+  assert.deepEqual([m.hashId, m.dhgroupId], [3, 2]);
+  // No policy again: Linux's defaults for an unconfigured host.
+  t.subsystem.setHostDhchap(HOSTNQN, { key: KEY });
+  t.target.setDhchapPolicy(undefined);
+  m = await challenge({});
+  assert.ok(m.kind === "challenge", m.kind);
+  assert.deepEqual([m.hashId, m.dhgroupId], [1, 0]);
+  await t.target.close();
+});
+
+test("@nvmf/host authenticates under a policy with a DH group: I/O on every queue", async () => {
+  const t = await startTarget();
+  t.subsystem.setHostDhchap(HOSTNQN, { key: KEY, ctrlKey: CTRL_KEY });
+  t.target.setDhchapPolicy({ digests: ["sha512"], dhgroups: ["ffdhe2048"] });
+  const ctrl = await connect({ ...hostOptions(t), dhchapSecret: KEY, dhchapCtrlSecret: CTRL_KEY });
+  const ns = await ctrl.namespace(1);
+  const data = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7) & 0xff);
+  await ns.write(8, data);
+  assert.deepEqual(await ns.read(8, 8), data);
+  await ctrl.close();
+  await t.target.close();
+  assert.deepEqual(t.errors, []);
+});
+
+test("Target.setDhchapPolicy() refuses unknown names and empty lists, naming the field", async () => {
+  const t = await startTarget();
+  assert.throws(
+    () => t.target.setDhchapPolicy({ digests: ["sha1"] }),
+    (e) => e instanceof RangeError && /dhchap_digests "sha1"/.test(e.message),
+  );
+  assert.throws(
+    () => t.target.setDhchapPolicy({ dhgroups: [] }),
+    (e) => e instanceof RangeError && /dhchap_dhgroups: give one or more/.test(e.message),
+  );
+  assert.equal(t.target.dhchapPolicy, undefined, "a refused policy changes nothing");
+  await t.target.close();
+});

@@ -24,7 +24,7 @@
 
 import { z } from "zod";
 import type { AssociationParams, TcpAssociationParams } from "@nvmf/transport";
-import type { DhchapHostKeys } from "./_auth.ts";
+import { type DhchapHostKeys, type DhchapPolicy, parseDhchapPolicy } from "./_auth.ts";
 import { ANA_GROUP_MAX, type AnaStateName, anaStateValue } from "./ana.ts";
 import { FileBackend, type NamespaceBackend, RamBackend } from "./backend.ts";
 import type { ListenOptions, Port } from "./port.ts";
@@ -389,6 +389,24 @@ const portSchema = z.object({
   return port;
 });
 
+const dhchapPolicySchema = z.object(
+  {
+    digests: z.array(z.string()).optional(),
+    dhgroups: z.array(z.string()).optional(),
+  } satisfies FieldSchemas<DhchapPolicy>,
+).strict().superRefine((policy, ctx) => {
+  try {
+    parseDhchapPolicy(policy);
+  } catch (e) {
+    const message = (e as Error).message;
+    ctx.addIssue({
+      code: "custom",
+      path: [message.includes("dhchap_dhgroups") ? "dhgroups" : "digests"],
+      message: message.replace(/^Cannot use dhchap_\w+:? ?/, ""),
+    });
+  }
+});
+
 const targetSchema = z.object(
   {
     serialPrefix: z.string().max(20).optional(),
@@ -405,6 +423,7 @@ const targetSchema = z.object(
     maxControllersPerSubsystem: z.number().int().min(1).max(0xffef).optional(),
     dataTimeout: z.number().int().min(1).optional(),
     associationParams: associationParams.optional(),
+    dhchapPolicy: dhchapPolicySchema.optional(),
   } satisfies FieldSchemas<TargetOptions>,
 ).strict();
 

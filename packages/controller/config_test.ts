@@ -200,6 +200,24 @@ const NVMETCLI = {
   ],
 };
 
+test("parseTargetConfig() takes a DH-HMAC-CHAP policy and names a wrong entry", () => {
+  const c = parseTargetConfig({
+    target: { dhchapPolicy: { digests: ["sha512"] } },
+    subsystems: [],
+  });
+  assert.deepEqual(c.target.dhchapPolicy, { digests: ["sha512"] });
+  assert.equal(
+    fieldOf(() =>
+      parseTargetConfig({ target: { dhchapPolicy: { dhgroups: ["ffdhe1"] } }, subsystems: [] })
+    ),
+    "target.dhchapPolicy.dhgroups",
+  );
+  assert.equal(
+    fieldOf(() => parseTargetConfig({ target: { dhchapPolicy: { digests: [] } }, subsystems: [] })),
+    "target.dhchapPolicy.digests",
+  );
+});
+
 test("parseTargetConfig() takes prefault for RAM namespaces only", () => {
   const c = parseTargetConfig({
     subsystems: [{ nqn: "x", namespaces: [{ ram: "1M", prefault: true }] }],

@@ -66,7 +66,7 @@ export {
   type SubsystemOptions,
 } from "./subsystem.ts";
 export { identifyNamespace, namespaceDescriptors } from "./identify.ts";
-export type { DhchapHostKeys, DhchapHostSettings } from "./_auth.ts";
+export type { DhchapHostKeys, DhchapHostSettings, DhchapPolicy } from "./_auth.ts";
 export type { DhchapHash, DhchapSecret, DhGroup } from "@nvmf/auth";
 export {
   type AioBdevOptions,

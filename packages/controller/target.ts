@@ -36,7 +36,12 @@ import {
   type Transport,
   type TransportAddress,
 } from "@nvmf/transport";
-import { ControllerAuth } from "./_auth.ts";
+import {
+  ControllerAuth,
+  type DhchapPolicy,
+  type ParsedDhchapPolicy,
+  parseDhchapPolicy,
+} from "./_auth.ts";
 import { cidOf, randomHex } from "./_bytes.ts";
 import {
   type AdmissionState,
@@ -92,6 +97,11 @@ export interface TargetOptions {
   dataTimeout?: number;
   /** Association parameters of every port (a port's own override them). */
   associationParams?: Partial<AssociationParams>;
+  /**
+   * DH-HMAC-CHAP hashes and DH groups allowed for hosts whose own are not configured (SPDK's
+   * `nvmf_set_config`); see {@linkcode DhchapPolicy}. Default: none (Linux's defaults).
+   */
+  dhchapPolicy?: DhchapPolicy;
 }
 
 /** A controller in the target's events. */
@@ -246,7 +256,7 @@ function positiveInteger(value: number, field: string, min = 1, max = Number.MAX
  * ```
  */
 export class Target {
-  readonly #options: Required<Omit<TargetOptions, "associationParams">>;
+  readonly #options: Required<Omit<TargetOptions, "associationParams" | "dhchapPolicy">>;
   readonly #associationParams: Partial<AssociationParams>;
   readonly #subsystems = new Map<string, Subsystem>();
   readonly #controllers = new Map<string, Map<number, Controller>>();
@@ -268,6 +278,7 @@ export class Target {
    */
   readonly bdevs: BdevRegistry;
   #closing: Promise<void> | undefined;
+  #dhchapPolicy: { given: DhchapPolicy; parsed: ParsedDhchapPolicy } | undefined;
 
   /**
    * Makes an empty target.
@@ -316,6 +327,7 @@ export class Target {
       dataTimeout: o.dataTimeout,
     };
     this.#limits = new ConnectionLimits(o.maxConnections, o.maxConnectionsPerAddress);
+    if (options.dhchapPolicy !== undefined) this.setDhchapPolicy(options.dhchapPolicy);
     // Linux's nvmet lets hosts disable SQ flow control; so do we unless told otherwise.
     this.#associationParams = { sqFlowControl: false, ...options.associationParams };
     this.#discoverySerial = this.#newSerial();
@@ -719,6 +731,45 @@ export class Target {
   }
 
   /**
+   * Sets the DH-HMAC-CHAP hashes and DH groups allowed for hosts whose own are not configured,
+   * as SPDK's `nvmf_set_config` (`dhchap_digests`, `dhchap_dhgroups`): such a host gets the
+   * strongest allowed that it offers. Controllers made from now on use it; `undefined` goes back
+   * to Linux's defaults (`hmac(sha256)`, `null`).
+   *
+   * @param policy The allowed hashes and groups (a list left out allows all).
+   * @throws {RangeError} Naming a hash or group it does not know, or an empty list.
+   * @example Usage
+   * ```ts
+   * import { Target } from "@nvmf/controller";
+   * import assert from "node:assert/strict";
+   * const target = new Target();
+   * target.setDhchapPolicy({ digests: ["sha384", "sha512"], dhgroups: ["ffdhe2048"] });
+   * assert.deepEqual(target.dhchapPolicy?.dhgroups, ["ffdhe2048"]);
+   * assert.throws(() => target.setDhchapPolicy({ digests: ["md5"] }), RangeError);
+   * await target.close();
+   * ```
+   */
+  setDhchapPolicy(policy: DhchapPolicy | undefined): void {
+    if (policy === undefined) {
+      this.#dhchapPolicy = undefined;
+      return;
+    }
+    const parsed = parseDhchapPolicy(policy);
+    this.#dhchapPolicy = {
+      given: {
+        ...(policy.digests !== undefined ? { digests: [...policy.digests] } : {}),
+        ...(policy.dhgroups !== undefined ? { dhgroups: [...policy.dhgroups] } : {}),
+      },
+      parsed,
+    };
+  }
+
+  /** The policy {@linkcode Target.setDhchapPolicy} set, as given; undefined when none. */
+  get dhchapPolicy(): DhchapPolicy | undefined {
+    return this.#dhchapPolicy?.given;
+  }
+
+  /**
    * Sets the ANA state of a subsystem's groups on a port, as SPDK's
    * `nvmf_subsystem_listener_set_ana_state`: one group, or every group of the subsystem. Each
    * controller of the subsystem on that port whose state changed gets an ANA change event
@@ -1094,7 +1145,13 @@ export class Target {
           firmware: this.#options.firmware,
         },
         hooks: this.#hooks,
-        auth: dhchap && new ControllerAuth(dhchap, admission.hostnqn, admission.subnqn),
+        auth: dhchap &&
+          new ControllerAuth(
+            dhchap,
+            admission.hostnqn,
+            admission.subnqn,
+            this.#dhchapPolicy?.parsed,
+          ),
       });
       let controllers = this.#controllers.get(admission.subnqn);
       if (controllers === undefined) {
