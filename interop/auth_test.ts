@@ -62,6 +62,15 @@ const A: Record<string, Case> = {
   },
 };
 
+// A host with a key and no hash or group of its own: the daemon's --dhchap-digests /
+// --dhchap-dhgroups (SPDK's nvmf_set_config) choose the strongest allowed the host offers.
+const POLICY: Case = {
+  host: hostNqn("a-policy"),
+  hash: "hmac(sha384)",
+  dhgroup: "ffdhe3072",
+  key: secret(0),
+};
+
 let ours: OurTarget | undefined;
 
 before(async () => {
@@ -72,6 +81,8 @@ before(async () => {
     args.push("--dhchap-dhgroup", c.dhgroup);
     if (c.ctrlKey) args.push("--dhchap-ctrl-key", c.ctrlKey);
   }
+  args.push("--allow-host", POLICY.host, "--dhchap-key", POLICY.key);
+  args.push("--dhchap-digests", "sha256,sha384", "--dhchap-dhgroups", "null,ffdhe2048,ffdhe3072");
   ours = await startOurTarget(args);
 });
 
@@ -118,6 +129,21 @@ for (const [name, c] of Object.entries(A)) {
     },
   );
 }
+
+test(
+  "Linux 6.12 host gets the strongest hash and DH group the target's policy allows",
+  { skip: SKIP },
+  async () => {
+    const r = await kernelHost(POLICY, { key: POLICY.key });
+    assert.equal(
+      r.code,
+      0,
+      `run-host exit ${r.code}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`,
+    );
+    const log = r.stdout + r.stderr;
+    assert.match(log, /authenticated with hash hmac\(sha384\) dhgroup ffdhe3072/);
+  },
+);
 
 test(
   "Linux 6.12 host with a wrong host secret is refused by our target",

@@ -10,8 +10,9 @@
  * 0600 or 0400), else the call is refused; the file is read again each time a key is applied,
  * so a rotated secret takes effect with `nvmf_subsystem_set_keys`. Unlike SPDK, a key a host
  * uses cannot be removed (SPDK marks it removed and keeps it until released). The hash and DH
- * group a host is asked for are our defaults, `hmac(sha256)` and `null`:
- * `nvmf_set_config`'s `dhchap_digests` / `dhchap_dhgroups` are not applied.
+ * group of such a host are chosen by `nvmf_set_config`'s `dhchap_digests` / `dhchap_dhgroups`
+ * (`Target.setDhchapPolicy`: the strongest allowed that the host offers, as SPDK); before that
+ * call, Linux's defaults, `hmac(sha256)` and `null`.
  *
  * @example Usage
  * ```ts

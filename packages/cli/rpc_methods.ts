@@ -31,6 +31,7 @@
 
 import { z } from "zod";
 import { DISCOVERY_NQN } from "@nvmf/proto";
+import { DH_GROUPS, DHCHAP_HASHES, dhGroupByName, hashByName } from "@nvmf/auth";
 import {
   anaStateName,
   type Bdev,
@@ -89,6 +90,16 @@ async function call<T>(fn: () => T | Promise<T>): Promise<T> {
 }
 
 const tgtName = z.literal("nvmf_tgt").optional();
+/** `nvmf_set_config`'s params (SPDK's `nvmf_rpc_set_config`); only the DH-HMAC-CHAP ones apply. */
+const setConfig = z.object({
+  acceptor_poll_rate: z.number().int().min(0).optional(),
+  conn_sched: z.string().optional(),
+  admin_cmd_passthru: z.object({ identify_ctrlr: z.boolean().optional() }).strict().optional(),
+  poll_groups_mask: z.string().optional(),
+  discovery_filter: z.string().optional(),
+  dhchap_digests: z.array(z.string()).optional(),
+  dhchap_dhgroups: z.array(z.string()).optional(),
+}).strict();
 const nqn = z.string().min(1).max(223);
 const u32 = z.number().int().min(0).max(0xffffffff);
 const keyName = z.string().min(1).max(255);
@@ -633,6 +644,18 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
         path: k.path,
       }));
     },
+    nvmf_set_config: async (params) => {
+      const p = parse(setConfig, params);
+      const ignored = Object.keys(p).filter((k) => !k.startsWith("dhchap_"));
+      if (ignored.length > 0) {
+        log("info", "config-options-ignored", { method: "nvmf_set_config", ignored });
+      }
+      // As SPDK: the call sets the whole configuration; a list left out allows all.
+      await call(() =>
+        target.setDhchapPolicy({ digests: p.dhchap_digests, dhgroups: p.dhchap_dhgroups })
+      );
+      return true;
+    },
     nvmf_subsystem_allow_any_host: (params) => {
       const p = parse(
         z.object({ nqn, allow_any_host: z.boolean(), tgt_name: tgtName }).strict(),
@@ -778,6 +801,19 @@ export function saveConfig(target: Target): SpdkConfig {
       }
   );
   const nvmf: ConfigCall[] = [];
+  const policy = target.dhchapPolicy;
+  if (policy !== undefined) {
+    // SPDK writes both lists; so do we, in SPDK's names.
+    nvmf.push({
+      method: "nvmf_set_config",
+      params: {
+        dhchap_digests: (policy.digests ?? DHCHAP_HASHES.map((h) => h.digest))
+          .map((n) => hashByName(n)?.digest ?? n),
+        dhchap_dhgroups: (policy.dhgroups ?? DH_GROUPS.map((g) => g.name))
+          .map((n) => dhGroupByName(n)?.name ?? n),
+      },
+    });
+  }
   for (const t of target.transports) {
     nvmf.push({
       method: "nvmf_create_transport",
@@ -851,7 +887,6 @@ const SKIPPED_ON_LOAD = [
   "bdev_nvme_set_hotplug",
   "bdev_iscsi_set_options",
   "bdev_raid_set_options",
-  "nvmf_set_config",
   "nvmf_set_max_subsystems",
   "nvmf_set_crdt",
 ];

@@ -342,3 +342,66 @@ test("remove_host tears down that host's controllers; delete_subsystem releases 
     await target.close();
   }
 });
+
+test("nvmf_set_config sets the DH-HMAC-CHAP policy as SPDK; save_config writes it and loads it back", async () => {
+  const a = new Target();
+  const b = new Target();
+  try {
+    const log: unknown[] = [];
+    const ma = rpcMethods(a, (_level, event, fields) => log.push({ event, fields }));
+    // What SPDK's save_config writes for it.
+    assert.equal(
+      await ok(ma, "nvmf_set_config", {
+        discovery_filter: "match_any",
+        admin_cmd_passthru: { identify_ctrlr: false },
+        dhchap_digests: ["sha384", "sha512"],
+        dhchap_dhgroups: ["null", "ffdhe2048"],
+      }),
+      true,
+    );
+    assert.deepEqual(a.dhchapPolicy, {
+      digests: ["sha384", "sha512"],
+      dhgroups: ["null", "ffdhe2048"],
+    });
+    assert.deepEqual(log, [{
+      event: "config-options-ignored",
+      fields: { method: "nvmf_set_config", ignored: ["admin_cmd_passthru", "discovery_filter"] },
+    }]);
+    // A list left out allows all, as SPDK's defaults.
+    await ok(ma, "nvmf_set_config", { dhchap_dhgroups: ["ffdhe8192"] });
+    assert.deepEqual(a.dhchapPolicy, { dhgroups: ["ffdhe8192"] });
+    // Wrong params: -32602 naming what is wrong, and nothing changes.
+    for (
+      const [params, pattern] of [
+        [{ dhchap_digests: ["md5"] }, /dhchap_digests "md5"/],
+        [{ dhchap_dhgroups: [] }, /dhchap_dhgroups: give one or more/],
+        [{ dhchap_digests: "sha256" }, /dhchap_digests/],
+        [{ poll_group_mask: "0x1" }, /poll_group_mask/],
+      ] as const
+    ) {
+      const r = await rpc(ma, "nvmf_set_config", params);
+      assert.equal(r.error?.code, -32602, JSON.stringify(params));
+      assert.match(r.error!.message, pattern);
+    }
+    assert.deepEqual(a.dhchapPolicy, { dhgroups: ["ffdhe8192"] });
+    const saved = saveConfig(a);
+    const nvmf = saved.subsystems.find((s) => s.subsystem === "nvmf")!.config;
+    assert.deepEqual(nvmf[0], {
+      method: "nvmf_set_config",
+      params: { dhchap_digests: ["sha256", "sha384", "sha512"], dhchap_dhgroups: ["ffdhe8192"] },
+    });
+    await loadSpdkConfig(rpcMethods(b), JSON.parse(JSON.stringify(saved)));
+    assert.deepEqual(b.dhchapPolicy, {
+      digests: ["sha256", "sha384", "sha512"],
+      dhgroups: ["ffdhe8192"],
+    });
+    assert.equal(
+      saveConfig(new Target()).subsystems.find((s) => s.subsystem === "nvmf")!.config.length,
+      0,
+      "no policy, no call",
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

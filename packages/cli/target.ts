@@ -62,6 +62,7 @@ import {
   applyConfig,
   ConfigError,
   type DhchapHostKeys,
+  type DhchapPolicy,
   type NamespaceConfig,
   parseListenAddress,
   parseNvmetcliConfig,
@@ -72,6 +73,7 @@ import {
   type TargetConfig,
 } from "@nvmf/controller";
 import { formatStatus } from "@nvmf/proto";
+import { dhGroupByName, hashByName } from "@nvmf/auth";
 import "@nvmf/transport-tcp";
 import { type LogFormat, makeLogger } from "./log.ts";
 import { serveMetrics } from "./metrics.ts";
@@ -118,6 +120,8 @@ export interface DaemonOptions {
   allowHosts: string[];
   /** DH-HMAC-CHAP keys of the allowed hosts, from the flags after each `--allow-host`. */
   dhchap: Record<string, DhchapHostKeys>;
+  /** `--dhchap-digests` / `--dhchap-dhgroups`: the target-wide policy, when given. */
+  dhchapPolicy?: DhchapPolicy;
   /** Config file path. */
   config: string | undefined;
   /** Refuse digests. */
@@ -175,6 +179,9 @@ export const USAGE = `Usage: deno task target [flags]
     --dhchap-ctrl-key SECRET  the controller's secret, for bidirectional authentication
     --dhchap-hash H        hmac(sha256) (default), hmac(sha384) or hmac(sha512)
     --dhchap-dhgroup G     null (default), ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144, ffdhe8192
+  --dhchap-digests LIST    for hosts without --dhchap-hash: the hashes allowed, e.g. sha384,sha512;
+  --dhchap-dhgroups LIST   ... and groups, e.g. ffdhe2048,ffdhe3072: the strongest allowed that the
+                           host offers is used, as SPDK's nvmf_set_config (a list left out: all)
   --config FILE            our JSON config, the JSON nvmetcli save writes, or SPDK's
                            save_config JSON (its calls are replayed)
   --rpc PATH               serve SPDK-compatible JSON-RPC on this Unix socket (default:
@@ -228,6 +235,8 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         "dhchap-ctrl-key": { type: "string", multiple: true },
         "dhchap-hash": { type: "string", multiple: true },
         "dhchap-dhgroup": { type: "string", multiple: true },
+        "dhchap-digests": { type: "string" },
+        "dhchap-dhgroups": { type: "string" },
         config: { type: "string" },
         "no-digests": { type: "boolean" },
         "require-sq-flow-control": { type: "boolean" },
@@ -298,6 +307,33 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
       throw new UsageError(`--metrics ${v.metrics}: expected ADDR:PORT, e.g. 127.0.0.1:9100`);
     }
   }
+  let dhchapPolicy: DhchapPolicy | undefined;
+  if (v["dhchap-digests"] !== undefined || v["dhchap-dhgroups"] !== undefined) {
+    const list = (text: string | undefined) =>
+      text === undefined ? undefined : text.split(",").map((x) => x.trim()).filter((x) => x);
+    dhchapPolicy = {
+      ...(v["dhchap-digests"] !== undefined ? { digests: list(v["dhchap-digests"]) } : {}),
+      ...(v["dhchap-dhgroups"] !== undefined ? { dhgroups: list(v["dhchap-dhgroups"]) } : {}),
+    };
+    for (
+      const [flag, names, known] of [
+        ["dhchap-digests", dhchapPolicy.digests, (n: string) => hashByName(n) !== undefined],
+        ["dhchap-dhgroups", dhchapPolicy.dhgroups, (n: string) => dhGroupByName(n) !== undefined],
+      ] as const
+    ) {
+      if (names === undefined) continue;
+      if (names.length === 0) throw new UsageError(`--${flag}: give one or more, comma-separated`);
+      const unknown = names.find((n) => !known(n));
+      if (unknown !== undefined) {
+        throw new UsageError(
+          `--${flag} ${unknown}: ` +
+            (flag === "dhchap-digests"
+              ? "expected sha256, sha384 or sha512"
+              : "expected null, ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144 or ffdhe8192"),
+        );
+      }
+    }
+  }
   const logFormat = v["log-format"] ?? "text";
   if (logFormat !== "text" && logFormat !== "json") {
     throw new UsageError(`--log-format ${logFormat}: must be text or json`);
@@ -328,6 +364,7 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     prefault: v.prefault ?? false,
     allowHosts: v["allow-host"] ?? [],
     dhchap,
+    ...(dhchapPolicy !== undefined ? { dhchapPolicy } : {}),
     config: v.config,
     noDigests: v["no-digests"] ?? false,
     requireSqFlowControl: v["require-sq-flow-control"] ?? false,
@@ -457,6 +494,7 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
     };
   }
   config.target = { ...config.target, ...options.limits };
+  if (options.dhchapPolicy !== undefined) config.target.dhchapPolicy = options.dhchapPolicy;
   if (options.prefault) {
     for (const s of config.subsystems) {
       for (const ns of s.namespaces) if (ns.ram !== undefined) ns.prefault = true;

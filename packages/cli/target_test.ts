@@ -51,6 +51,33 @@ test("--prefault prefaults the RAM namespaces of the flags, not the files", asyn
   );
 });
 
+test("--dhchap-digests / --dhchap-dhgroups set the target-wide policy; wrong names are named", async () => {
+  const o = parseDaemonArgs([
+    "--dhchap-digests",
+    "sha384, sha512",
+    "--dhchap-dhgroups",
+    "ffdhe2048",
+  ]);
+  assert.deepEqual(o.dhchapPolicy, { digests: ["sha384", "sha512"], dhgroups: ["ffdhe2048"] });
+  assert.deepEqual((await buildConfig(o)).target.dhchapPolicy, o.dhchapPolicy);
+  assert.deepEqual(parseDaemonArgs(["--dhchap-dhgroups", "null"]).dhchapPolicy, {
+    dhgroups: ["null"],
+  });
+  assert.equal(parseDaemonArgs([]).dhchapPolicy, undefined);
+  usageError(
+    () => parseDaemonArgs(["--dhchap-digests", "sha1"]),
+    /--dhchap-digests sha1: expected sha256/,
+  );
+  usageError(
+    () => parseDaemonArgs(["--dhchap-dhgroups", "ffdhe1024"]),
+    /--dhchap-dhgroups ffdhe1024/,
+  );
+  usageError(
+    () => parseDaemonArgs(["--dhchap-digests", ","]),
+    /--dhchap-digests: give one or more/,
+  );
+});
+
 test("parseDaemonArgs() keeps repeatable flags and namespaces in command line order", () => {
   const o = parseDaemonArgs([
     "--listen",
