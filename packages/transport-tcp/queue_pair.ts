@@ -523,7 +523,7 @@ export class TcpQueuePair extends BaseQueuePair {
       this.#batchSent = undefined;
       this.#batchMore = undefined;
       this.#batchSuccess = undefined;
-      // Gather the next batch in the other staging buffer, big enough for the largest batch.
+      // The next batch's buffer is sized to the largest batch seen.
       if (this.#staged > this.#largest) this.#largest = this.#staged;
       this.#staged = 0;
       this.#want = Math.min(
