@@ -18,7 +18,11 @@ export interface ByteStream {
    * @returns The number of bytes read; 0 at end of stream.
    */
   read(into: Uint8Array): Promise<number>;
-  /** Writes the chunks in order; settles once the system has taken them. */
+  /**
+   * Writes the chunks in order; settles once the system has taken them, rejects once the
+   * connection failed or closed. Calls must not overlap (the next after the last settled), as the
+   * NVMe/TCP queue pair writes: on Bun a batch goes out chunk by chunk.
+   */
   writev(chunks: readonly Uint8Array[]): Promise<void>;
   /** Closes the stream; pending reads end. Idempotent. */
   close(): void;
@@ -383,6 +387,8 @@ class NodeStream implements ByteStream {
           at += chunks[i].length;
         }
       }
+      // A socket already closed takes the write and says nothing (no drain, no close event).
+      if (socket.destroyed || socket.writableEnded) throw this.#closedError();
       if (i === chunks.length) {
         await new Promise<void>((resolve, reject) =>
           socket.write(data, (e) => e ? reject(e) : resolve())
@@ -393,10 +399,15 @@ class NodeStream implements ByteStream {
     }
   }
 
+  #closedError(): Error {
+    return this.#error ?? new Error("Cannot write: the connection closed");
+  }
+
   /** Settles on `drain`, or rejects once the socket failed or closed. */
   #drained(): Promise<void> {
     const socket = this.#socket;
     return new Promise<void>((resolve, reject) => {
+      if (socket.destroyed) return reject(this.#closedError());
       const done = () => {
         socket.off("drain", onDrain);
         socket.off("close", onClose);
@@ -408,7 +419,7 @@ class NodeStream implements ByteStream {
       };
       const onClose = () => {
         done();
-        reject(this.#error ?? new Error("Cannot write: the connection closed"));
+        reject(this.#closedError());
       };
       socket.on("drain", onDrain);
       socket.on("close", onClose);

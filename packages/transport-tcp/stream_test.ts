@@ -89,3 +89,37 @@ test("a node:net stream's writev rejects once the peer is gone", async () => {
   a.close();
   server.close();
 });
+
+// A batch written after the stream closed (the host went away while a batch was gathered)
+// rejects: on Bun a closed socket takes a write without a drain or close event to wait for.
+test("writev of a large batch after close() rejects instead of waiting for ever", async () => {
+  for (const kind of ["stream", "node:net"] as const) {
+    let a: ByteStream;
+    let b: ByteStream;
+    let server: net.Server | undefined;
+    if (kind === "stream") {
+      const l = await listen("127.0.0.1", 0);
+      [b, a] = await Promise.all([l.accept(), dial("127.0.0.1", l.local.port)]);
+      l.close();
+    } else {
+      server = net.createServer();
+      await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as net.AddressInfo;
+      const accepted = new Promise<net.Socket>((resolve) => server!.once("connection", resolve));
+      const socket = net.connect(port, "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      a = streamFromSocket(socket);
+      b = streamFromSocket(await accepted);
+    }
+    a.close();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // its close event has gone out
+    const big = new Uint8Array(100_000);
+    const outcome = await Promise.race([
+      a.writev([big, big]).then(() => "settled", () => "rejected"),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), 2_000)),
+    ]);
+    assert.equal(outcome, "rejected", kind);
+    b.close();
+    server?.close();
+  }
+});
