@@ -217,7 +217,7 @@ export class ControllerAuth {
   readonly policy: ParsedDhchapPolicy | undefined;
   readonly #kh: Uint8Array;
   readonly #kc: Uint8Array | undefined;
-  #pair: DhKeyPair | undefined;
+  readonly #pairs = new Map<number, DhKeyPair>();
 
   constructor(
     settings: DhchapHostSettings,
@@ -243,12 +243,17 @@ export class ControllerAuth {
     return this.#kc;
   }
 
-  /** The controller's DH key pair for a group, made on first use. */
+  /**
+   * The controller's DH key pair for a group, made on first use and kept (one per group: under a
+   * policy, queues of one controller may negotiate different groups at the same time).
+   */
   keyPair(groupId: number): DhKeyPair {
-    if (this.#pair === undefined || this.#pair.group.id !== groupId) {
-      this.#pair = new DhKeyPair(groupId);
+    let pair = this.#pairs.get(groupId);
+    if (pair === undefined) {
+      pair = new DhKeyPair(groupId);
+      this.#pairs.set(groupId, pair);
     }
-    return this.#pair;
+    return pair;
   }
 }
 

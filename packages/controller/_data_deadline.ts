@@ -43,6 +43,7 @@ interface Waiter {
  * ended; the timer is cleared when the set empties.
  */
 const waiting = new Set<Waiter>();
+const MAX_DELAY = 2 ** 31 - 1;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let armedFor = Infinity;
 
@@ -50,7 +51,8 @@ function arm(deadline: number): void {
   if (deadline >= armedFor) return;
   if (timer !== undefined) clearTimeout(timer);
   armedFor = deadline;
-  timer = setTimeout(sweep, Math.max(0, deadline - performance.now()));
+  // Longer than setTimeout can wait (2^31 - 1 ms) fires early and re-arms.
+  timer = setTimeout(sweep, Math.min(MAX_DELAY, Math.max(0, deadline - performance.now())));
 }
 
 /** A transfer's data came (or its queue pair ended): no deadline left to watch when it was the last. */

@@ -420,3 +420,13 @@ test("Target.setDhchapPolicy() refuses unknown names and empty lists, naming the
   assert.equal(t.target.dhchapPolicy, undefined, "a refused policy changes nothing");
   await t.target.close();
 });
+
+test("a controller keeps one DH key pair per group: queues may negotiate different groups", async () => {
+  const { ControllerAuth, parseDhchapHostKeys } = await import("./_auth.ts");
+  const ca = new ControllerAuth(parseDhchapHostKeys({ key: KEY }, HOSTNQN), HOSTNQN, SUBNQN);
+  const first = ca.keyPair(1);
+  const other = ca.keyPair(2);
+  assert.notEqual(other, first);
+  assert.equal(ca.keyPair(1), first, "a queue's challenge and reply use the same pair");
+  assert.equal(ca.keyPair(2), other);
+});
