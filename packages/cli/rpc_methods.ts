@@ -94,7 +94,8 @@ const tgtName = z.literal("nvmf_tgt").optional();
 const setConfig = z.object({
   acceptor_poll_rate: z.number().int().min(0).optional(),
   conn_sched: z.string().optional(),
-  admin_cmd_passthru: z.object({ identify_ctrlr: z.boolean().optional() }).strict().optional(),
+  // SPDK writes nine of these (identify_ctrlr, get_log_page, ...): passthrough we do not have.
+  admin_cmd_passthru: z.record(z.string(), z.boolean()).optional(),
   poll_groups_mask: z.string().optional(),
   discovery_filter: z.string().optional(),
   dhchap_digests: z.array(z.string()).optional(),
@@ -650,9 +651,14 @@ export function rpcMethods(target: Target, log: RpcLog = () => {}): Record<strin
       if (ignored.length > 0) {
         log("info", "config-options-ignored", { method: "nvmf_set_config", ignored });
       }
-      // As SPDK: the call sets the whole configuration; a list left out allows all.
+      // As SPDK: on top of the current configuration (a list left out keeps its value; never
+      // set, it allows all).
+      const current = target.dhchapPolicy;
       await call(() =>
-        target.setDhchapPolicy({ digests: p.dhchap_digests, dhgroups: p.dhchap_dhgroups })
+        target.setDhchapPolicy({
+          digests: p.dhchap_digests ?? current?.digests,
+          dhgroups: p.dhchap_dhgroups ?? current?.dhgroups,
+        })
       );
       return true;
     },

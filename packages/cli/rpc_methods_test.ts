@@ -353,7 +353,17 @@ test("nvmf_set_config sets the DH-HMAC-CHAP policy as SPDK; save_config writes i
     assert.equal(
       await ok(ma, "nvmf_set_config", {
         discovery_filter: "match_any",
-        admin_cmd_passthru: { identify_ctrlr: false },
+        admin_cmd_passthru: {
+          identify_ctrlr: false,
+          identify_uuid_list: false,
+          get_log_page: false,
+          get_set_features: false,
+          sanitize: false,
+          security_send_recv: false,
+          fw_update: false,
+          nvme_mi: false,
+          vendor_specific: false,
+        },
         dhchap_digests: ["sha384", "sha512"],
         dhchap_dhgroups: ["null", "ffdhe2048"],
       }),
@@ -367,9 +377,9 @@ test("nvmf_set_config sets the DH-HMAC-CHAP policy as SPDK; save_config writes i
       event: "config-options-ignored",
       fields: { method: "nvmf_set_config", ignored: ["admin_cmd_passthru", "discovery_filter"] },
     }]);
-    // A list left out allows all, as SPDK's defaults.
+    // As SPDK, on top of the current configuration: a list left out keeps its value.
     await ok(ma, "nvmf_set_config", { dhchap_dhgroups: ["ffdhe8192"] });
-    assert.deepEqual(a.dhchapPolicy, { dhgroups: ["ffdhe8192"] });
+    assert.deepEqual(a.dhchapPolicy, { digests: ["sha384", "sha512"], dhgroups: ["ffdhe8192"] });
     // Wrong params: -32602 naming what is wrong, and nothing changes.
     for (
       const [params, pattern] of [
@@ -383,18 +393,27 @@ test("nvmf_set_config sets the DH-HMAC-CHAP policy as SPDK; save_config writes i
       assert.equal(r.error?.code, -32602, JSON.stringify(params));
       assert.match(r.error!.message, pattern);
     }
-    assert.deepEqual(a.dhchapPolicy, { dhgroups: ["ffdhe8192"] });
+    assert.deepEqual(a.dhchapPolicy, { digests: ["sha384", "sha512"], dhgroups: ["ffdhe8192"] });
     const saved = saveConfig(a);
     const nvmf = saved.subsystems.find((s) => s.subsystem === "nvmf")!.config;
     assert.deepEqual(nvmf[0], {
       method: "nvmf_set_config",
-      params: { dhchap_digests: ["sha256", "sha384", "sha512"], dhchap_dhgroups: ["ffdhe8192"] },
+      params: { dhchap_digests: ["sha384", "sha512"], dhchap_dhgroups: ["ffdhe8192"] },
     });
     await loadSpdkConfig(rpcMethods(b), JSON.parse(JSON.stringify(saved)));
-    assert.deepEqual(b.dhchapPolicy, {
-      digests: ["sha256", "sha384", "sha512"],
-      dhgroups: ["ffdhe8192"],
-    });
+    assert.deepEqual(b.dhchapPolicy, { digests: ["sha384", "sha512"], dhgroups: ["ffdhe8192"] });
+    // Never set before: a list left out allows all.
+    const c = new Target();
+    await ok(rpcMethods(c), "nvmf_set_config", { dhchap_digests: ["sha256"] });
+    assert.deepEqual(c.dhchapPolicy, { digests: ["sha256"] });
+    assert.deepEqual(
+      saveConfig(c).subsystems.find((s) => s.subsystem === "nvmf")!.config[0].params,
+      {
+        dhchap_digests: ["sha256"],
+        dhchap_dhgroups: ["null", "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"],
+      },
+    );
+    await c.close();
     assert.equal(
       saveConfig(new Target()).subsystems.find((s) => s.subsystem === "nvmf")!.config.length,
       0,

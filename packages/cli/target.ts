@@ -58,6 +58,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { readFile } from "node:fs/promises";
+import { totalmem } from "node:os";
 import {
   applyConfig,
   ConfigError,
@@ -172,8 +173,9 @@ export const USAGE = `Usage: deno task target [flags]
   --ram SIZE               a RAM namespace, e.g. 512M or 1G (repeatable)
   --file PATH              a file or block device namespace (repeatable)
   --block-size N           512 (default) or 4096
-  --prefault               allocate and touch all RAM namespace memory at start, so first
-                           writes run as fast as rewrites (takes the full size at once)
+  --prefault               allocate and touch the memory of the RAM namespaces of the flags
+                           and of our JSON config at start, so first writes run as fast as
+                           rewrites (takes their full size at once; not for bdevs over RPC)
   --allow-host NQN         allow only these hosts (repeatable; default any host)
     --dhchap-key SECRET    after --allow-host: that host must authenticate (DH-HMAC-CHAP)
     --dhchap-ctrl-key SECRET  the controller's secret, for bidirectional authentication
@@ -496,6 +498,15 @@ export async function buildConfig(options: DaemonOptions): Promise<TargetConfig>
   config.target = { ...config.target, ...options.limits };
   if (options.dhchapPolicy !== undefined) config.target.dhchapPolicy = options.dhchapPolicy;
   if (options.prefault) {
+    let bytes = 0n;
+    for (const s of config.subsystems) {
+      for (const ns of s.namespaces) if (ns.ram !== undefined) bytes += ns.ram;
+    }
+    if (bytes > BigInt(totalmem())) {
+      throw new UsageError(
+        `--prefault: the RAM namespaces (${bytes} bytes) exceed this machine's memory (${totalmem()} bytes)`,
+      );
+    }
     for (const s of config.subsystems) {
       for (const ns of s.namespaces) if (ns.ram !== undefined) ns.prefault = true;
     }
@@ -682,7 +693,11 @@ export async function main(
   let ports: Port[];
   try {
     const spdk = (config as { spdk?: SpdkConfig }).spdk;
-    if (spdk !== undefined) await loadSpdkConfig(methods, spdk, rpcLog);
+    if (spdk !== undefined) {
+      await loadSpdkConfig(methods, spdk, rpcLog);
+      // The flags win over the file's nvmf_set_config (SPDK's save_config always has one).
+      if (options.dhchapPolicy !== undefined) target.setDhchapPolicy(options.dhchapPolicy);
+    }
     ports = await applyConfig(target, config);
     if (spdk !== undefined) ports = [...target.ports];
   } catch (e) {

@@ -78,6 +78,15 @@ test("--dhchap-digests / --dhchap-dhgroups set the target-wide policy; wrong nam
   );
 });
 
+test("--prefault refuses RAM namespaces larger than the machine's memory", async () => {
+  await assert.rejects(
+    buildConfig(parseDaemonArgs(["--ram", "64T", "--prefault"])),
+    (e) =>
+      e instanceof UsageError &&
+      /--prefault: the RAM namespaces .* exceed this machine's memory/.test(e.message),
+  );
+});
+
 test("parseDaemonArgs() keeps repeatable flags and namespaces in command line order", () => {
   const o = parseDaemonArgs([
     "--listen",
