@@ -39,6 +39,8 @@ const REGION = 256 * 1024 * 1024;
 const RSS_NAMESPACE = "16M";
 const RSS_QUEUES = 64;
 const RSS_QD = 32;
+/** A workload or raw driver process that runs longer than this is killed (a hang, not a row). */
+const CHILD_TIMEOUT_MS = 120_000;
 
 /** The targets of issue 16. */
 export const TWO_PROCESS_TARGETS: Record<string, Target> = {
@@ -195,7 +197,12 @@ async function perf(
     "-o",
     "json",
   ];
-  const out = await new Deno.Command(exe, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(exe, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(CHILD_TIMEOUT_MS),
+  }).output();
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
     throw new Error(`nvmf perf ${flags.join(" ")} failed: ${err}`);
@@ -239,6 +246,7 @@ async function rawDrive<T>(
     ],
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(CHILD_TIMEOUT_MS),
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim();
   if (!out.success || !text.startsWith("{")) {
@@ -584,6 +592,12 @@ if (import.meta.main) {
   const seconds = i >= 0 ? Number(Deno.args[i + 1]) : 2;
   const r = Deno.args.indexOf("--runtime");
   const runtimes = (r >= 0 ? Deno.args[r + 1] : "deno").split(",") as Runtime[];
+  for (const rt of runtimes) {
+    if (rt !== "deno" && rt !== "bun") {
+      console.error(`--runtime ${rt}: expected deno, bun or deno,bun`);
+      Deno.exit(2);
+    }
+  }
   const rows: Row[] = [];
   for (const runtime of runtimes) {
     await runTwoProcess(
