@@ -6,6 +6,7 @@
  */
 
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /** Where the shared interop scripts live, beside this repository. */
@@ -14,12 +15,55 @@ export const INTEROP_DIR: string = new URL("../../shared/interop/", import.meta.
 /** The subsystem NQN the kernel target serves by default. */
 export const KERNEL_TARGET_NQN = "nqn.2026-01.test:kernel-target";
 
-/** Runs a command, collecting its output; rejects on a non-zero exit. */
-export function run(
+/** What a command printed and how it ended. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Whether a failed interop run died because its guest kernel crashed before the job ran: under
+ * qemu's software emulation Linux 6.12 sometimes oopses while it boots (seen: `int3` in
+ * `sched_clock_cpu` at 2 s, "Kernel panic - not syncing"), which says nothing about our code.
+ */
+export function guestCrashedBooting(r: RunResult): boolean {
+  if (r.code === 0) return false;
+  const dir = /run dir: (\S+)/.exec(r.stdout + r.stderr)?.[1];
+  if (dir === undefined) return false;
+  try {
+    const console = readFileSync(`${dir}/console.txt`, "utf8");
+    let results = "";
+    try {
+      results = readFileSync(`${dir}/results.log`, "utf8");
+    } catch { /* none */ }
+    return /Kernel panic - not syncing/.test(console) && results.trim() === "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs a command, collecting its output (the exit code is the caller's to judge). A `run-*.sh`
+ * whose guest kernel crashed while booting is run again, at most twice, with a note on stderr.
+ */
+export async function run(
   command: string,
   args: string[],
   options: { timeoutMs?: number; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<RunResult> {
+  for (let attempt = 1;; attempt++) {
+    const r = await runOnce(command, args, options);
+    if (attempt >= 3 || !guestCrashedBooting(r)) return r;
+    console.error(`interop: the guest kernel crashed while booting (attempt ${attempt}); again`);
+  }
+}
+
+function runOnce(
+  command: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: Record<string, string> },
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "pipe"],
