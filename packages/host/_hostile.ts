@@ -91,6 +91,8 @@ export interface HostileCommand {
   index: number;
   /** The Property Get/Set offset of a Fabrics property command. */
   property: number | undefined;
+  /** TCP: the H2CData payloads received for it after an R2T, in order. */
+  h2c: Uint8Array[];
 }
 
 /** What the well-behaved controller answers. */
@@ -336,6 +338,7 @@ function describe(
     inCapsule,
     index,
     property,
+    h2c: [],
   };
 }
 
@@ -513,6 +516,7 @@ class TcpConnection {
           const pdu = await this.#next();
           if (pdu === undefined) return this.close();
           if (pdu.type === PduType.H2C_DATA) {
+            c.h2c.push(pdu.data.slice());
             got += pdu.datal;
             if (pdu.last) break;
           } else if (pdu.type === PduType.CAPSULE_CMD) {

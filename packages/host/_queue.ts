@@ -503,6 +503,7 @@ export class HostQueue {
     for (const slot of expired) {
       const c = this.#commands[slot]!;
       this.#zombie[slot] = 1;
+      this.#detachData(slot);
       c.deadline = now + c.timeoutMs;
       if (c.deadline < next) next = c.deadline;
       this.#owner.timedOut(this, c, this.#cids[slot]);
@@ -515,6 +516,21 @@ export class HostQueue {
     }
     if (next !== Infinity && !this.#down && this.#timer === undefined) this.#armTimer(now, next);
   };
+
+  /**
+   * A timed-out command's caller hears of it now and may reuse its buffer, yet the controller may
+   * still move the data (a late C2HData, a late R2T) until its completion comes or the queue goes:
+   * from now on the transport reads into a scratch buffer, and sends a copy of what the buffer
+   * held. (Linux keeps the request until its transport lets go of it; we answer the caller first.)
+   */
+  #detachData(slot: number): void {
+    const capsule = this.#capsules[slot];
+    const data = capsule.data;
+    if (data === undefined || data.length === 0) return;
+    capsule.data = capsule.direction === "controller-to-host"
+      ? new Uint8Array(data.length)
+      : data.slice();
+  }
 
   #fail(error: Error): void {
     if (this.#down) return;

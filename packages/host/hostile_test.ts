@@ -15,6 +15,8 @@ import {
   NvmOpcode,
   PduType,
   Property,
+  StatusCodeType,
+  statusOf,
 } from "@nvmf/proto";
 import { TransportError } from "@nvmf/transport";
 import "@nvmf/transport-tcp";
@@ -1021,4 +1023,89 @@ for (const { name, start } of BOTH) {
       }
     });
   });
+}
+
+// A command that timed out is answered to its caller at once, who may reuse the buffer; the
+// controller may still move that command's data afterwards. The buffer must be left alone.
+test("hostile C2HData over tcp: data after the read timed out does not land in the caller's buffer", async () => {
+  let late = false;
+  const h = await hostileTcp({
+    fault: (c, plan) =>
+      late && c.opcode === NvmOpcode.READ ? [{ kind: "wait", ms: 250 }, ...plan] : undefined,
+  });
+  const ctrl = await connect(options(h, { adminTimeout: 2000, commandTimeout: 150 }));
+  try {
+    const ns = await ctrl.namespace(1);
+    late = true;
+    const buf = new Uint8Array(8 * HOSTILE_BLOCK);
+    await assert.rejects(ns.read(0, buf), CommandTimeoutError);
+    buf.fill(0xee); // reused for something else
+    await until(() => h.commands.some((c) => c.opcode === AdminOpcode.ABORT), 2000);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the late data has come by now
+    assert.equal(buf.findIndex((b) => b !== 0xee), -1, "the late data went elsewhere");
+  } finally {
+    await ctrl.close().catch(() => {});
+    await h.close();
+  }
+});
+
+test("hostile R2T over tcp: a write answered after its timeout sends what the buffer held then", async () => {
+  let late = false;
+  const h = await hostileTcp({
+    fault: (c, plan) =>
+      late && c.opcode === NvmOpcode.WRITE ? [{ kind: "wait", ms: 250 }, ...plan] : undefined,
+  });
+  const ctrl = await connect(options(h, { adminTimeout: 2000, commandTimeout: 150 }));
+  try {
+    const ns = await ctrl.namespace(1);
+    late = true;
+    const buf = new Uint8Array(64 * HOSTILE_BLOCK).fill(0x5a); // beyond in-capsule data: R2T
+    await assert.rejects(ns.write(0, buf), CommandTimeoutError);
+    buf.fill(0xee); // reused for something else
+    const write = h.commands.find((c) => c.opcode === NvmOpcode.WRITE)!;
+    await until(() => write.h2c.reduce((n, d) => n + d.length, 0) === buf.length, 2000);
+    for (const d of write.h2c) assert.ok(d.every((b) => b === 0x5a), "the bytes of the write");
+  } finally {
+    await ctrl.close().catch(() => {});
+    await h.close();
+  }
+});
+
+test("hostile split read over tcp: a failed part is reported once every part let go of the buffer", async () => {
+  const lba = (c: HostileCommand) =>
+    new DataView(c.sqe.buffer, c.sqe.byteOffset).getUint32(40, true);
+  const h = await hostileTcp({
+    cdata: { mdts: 1 }, // 8 KiB a command: 16 blocks
+    fault: (c, plan) => {
+      if (c.opcode !== NvmOpcode.READ) return undefined;
+      // The first part fails at once, the second is slow (the harness serves them in order).
+      if (lba(c) !== 0) return [{ kind: "wait", ms: 200 }, ...plan];
+      return [{
+        kind: "cqe",
+        status: statusOf(StatusCodeType.GENERIC, GenericStatus.INTERNAL_ERROR, true),
+      }];
+    },
+  });
+  const ctrl = await connect(options(h, { adminTimeout: 2000, commandTimeout: 2000 }));
+  try {
+    const ns = await ctrl.namespace(1);
+    const buf = new Uint8Array(32 * HOSTILE_BLOCK);
+    const t0 = Date.now();
+    await assert.rejects(ns.read(0, buf));
+    assert.ok(Date.now() - t0 >= 150, "not before the slow part was done");
+    buf.fill(0xee);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(buf.findIndex((b) => b !== 0xee), -1);
+  } finally {
+    await ctrl.close().catch(() => {});
+    await h.close();
+  }
+});
+
+async function until(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -283,7 +283,11 @@ export class Namespace {
       this.#io.submit(c);
       parts.push(c.promise);
     }
-    return Promise.all(parts);
+    // The caller hears of a failed part only once every part let go of its share of `data`.
+    return Promise.allSettled(parts).then((settled) => {
+      for (const r of settled) if (r.status === "rejected") throw r.reason;
+      return settled.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value);
+    });
   }
 
   #noData(opcode: number, lba: number, blocks: number, flags: number): Promise<unknown> {
@@ -299,7 +303,11 @@ export class Namespace {
       this.#io.submit(c);
       parts.push(c.promise);
     }
-    return Promise.all(parts);
+    // The caller hears of a failed part only once every part let go of its share of `data`.
+    return Promise.allSettled(parts).then((settled) => {
+      for (const r of settled) if (r.status === "rejected") throw r.reason;
+      return settled.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value);
+    });
   }
 
   /**
