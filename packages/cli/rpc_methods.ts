@@ -11,7 +11,8 @@
  * admin queue) and ignores the rest, logging their names; ANA reporting is always on (the
  * listener's state changes with `nvmf_subsystem_listener_set_ana_state`); TLS PSKs of
  * `nvmf_subsystem_add_host` are refused, its DH-HMAC-CHAP keys name keys of the file keyring
- * (`keyring_file_add_key`, see `./rpc_keyring.ts`); a bdev in use cannot be deleted.
+ * (`keyring_file_add_key`, see `./rpc_keyring.ts`); of `nvmf_set_config` only the DH-HMAC-CHAP
+ * lists apply; a bdev in use cannot be deleted.
  *
  * @example Usage
  * ```ts

@@ -120,16 +120,37 @@ export interface ParsedDhchapPolicy {
   dhgroups: readonly DhGroup[];
 }
 
+/** A {@linkcode DhchapPolicy} that cannot be used: which list, and what is wrong with it. */
+export class DhchapPolicyError extends RangeError {
+  /** The list: `digests` or `dhgroups`. */
+  readonly field: "digests" | "dhgroups";
+  /** What is wrong, e.g. `"md5": expected sha256, sha384, sha512`. */
+  readonly detail: string;
+
+  /**
+   * Makes the error; its message names the list as SPDK's parameter (`dhchap_digests`).
+   *
+   * @param field The list.
+   * @param detail What is wrong.
+   */
+  constructor(field: "digests" | "dhgroups", detail: string) {
+    super(`Cannot use dhchap_${field}${detail.startsWith('"') ? " " : ": "}${detail}`);
+    this.name = "DhchapPolicyError";
+    this.field = field;
+    this.detail = detail;
+  }
+}
+
 /**
  * Checks a {@linkcode DhchapPolicy}.
  *
  * @param policy The policy.
  * @returns The allowed hashes and groups, strongest first.
- * @throws {RangeError} Naming the field and the name it does not know, or an empty list.
+ * @throws {DhchapPolicyError} Naming the field and the name it does not know, or an empty list.
  */
 export function parseDhchapPolicy(policy: DhchapPolicy): ParsedDhchapPolicy {
   const pick = <T extends { name: string }>(
-    field: string,
+    field: "digests" | "dhgroups",
     names: readonly string[] | undefined,
     all: readonly T[],
     byName: (n: string) => T | undefined,
@@ -137,13 +158,13 @@ export function parseDhchapPolicy(policy: DhchapPolicy): ParsedDhchapPolicy {
   ): T[] => {
     if (names === undefined) return [...all].reverse();
     if (!Array.isArray(names) || names.length === 0) {
-      throw new RangeError(`Cannot use ${field}: give one or more of ${known}`);
+      throw new DhchapPolicyError(field, `give one or more of ${known}`);
     }
     const chosen = new Set<T>();
     for (const n of names) {
       const item = typeof n === "string" ? byName(n) : undefined;
       if (item === undefined) {
-        throw new RangeError(`Cannot use ${field} ${JSON.stringify(n)}: expected ${known}`);
+        throw new DhchapPolicyError(field, `${JSON.stringify(n)}: expected ${known}`);
       }
       chosen.add(item);
     }
@@ -151,14 +172,14 @@ export function parseDhchapPolicy(policy: DhchapPolicy): ParsedDhchapPolicy {
   };
   return {
     hashes: pick(
-      "dhchap_digests",
+      "digests",
       policy.digests,
       DHCHAP_HASHES,
       hashByName,
       "sha256, sha384, sha512",
     ),
     dhgroups: pick(
-      "dhchap_dhgroups",
+      "dhgroups",
       policy.dhgroups,
       DH_GROUPS,
       dhGroupByName,

@@ -24,7 +24,12 @@
 
 import { z } from "zod";
 import type { AssociationParams, TcpAssociationParams } from "@nvmf/transport";
-import { type DhchapHostKeys, type DhchapPolicy, parseDhchapPolicy } from "./_auth.ts";
+import {
+  type DhchapHostKeys,
+  type DhchapPolicy,
+  DhchapPolicyError,
+  parseDhchapPolicy,
+} from "./_auth.ts";
 import { ANA_GROUP_MAX, type AnaStateName, anaStateValue } from "./ana.ts";
 import { FileBackend, type NamespaceBackend, RamBackend } from "./backend.ts";
 import type { ListenOptions, Port } from "./port.ts";
@@ -398,12 +403,8 @@ const dhchapPolicySchema = z.object(
   try {
     parseDhchapPolicy(policy);
   } catch (e) {
-    const message = (e as Error).message;
-    ctx.addIssue({
-      code: "custom",
-      path: [message.includes("dhchap_dhgroups") ? "dhgroups" : "digests"],
-      message: message.replace(/^Cannot use dhchap_\w+:? ?/, ""),
-    });
+    if (!(e instanceof DhchapPolicyError)) throw e;
+    ctx.addIssue({ code: "custom", path: [e.field], message: e.detail });
   }
 });
 

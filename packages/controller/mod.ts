@@ -10,7 +10,8 @@
  * - {@linkcode ReservationState}: a namespace's reservation (Base 8.19) as a pure state
  *   machine; controllers serve Reservation Register, Acquire, Release and Report with it.
  * - {@linkcode NamespaceBackend}: the storage interface, with {@linkcode RamBackend} (sparse
- *   memory) and {@linkcode FileBackend} (regular file or block device).
+ *   memory, or touched up front with {@linkcode RamBackend.prefault}) and {@linkcode FileBackend}
+ *   (regular file or block device).
  * - Live changes: {@linkcode Target.addListener}, {@linkcode Target.removeListener},
  *   {@linkcode Target.removeHost}, {@linkcode Target.removeSubsystem},
  *   {@linkcode Subsystem.addNamespace} and {@linkcode Subsystem.removeNamespace}, named
@@ -21,7 +22,8 @@
  *   {@linkcode Target.setAnaState}; controllers report the ANA log page, path statuses and
  *   ANA change events.
  * - In-band authentication: per-host DH-HMAC-CHAP keys ({@linkcode Subsystem.setHostDhchap});
- *   a host with a key is admitted on no queue without a successful transaction.
+ *   a host with a key is admitted on no queue without a successful transaction; the hash and
+ *   group of hosts that configure none follow {@linkcode Target.setDhchapPolicy}.
  * - Limits on what an unauthenticated peer can hold ({@linkcode TargetOptions}: connections in
  *   total and per address, controllers per subsystem, the connection and data deadlines).
  * - Configuration: {@linkcode parseTargetConfig} (our JSON), {@linkcode parseNvmetcliConfig}
